@@ -1,0 +1,38 @@
+# Shared helpers for the project's scripts (sourced, not run).
+
+# A free TCP port on loopback.
+free_port() {
+  python3 - <<'PY' 2>/dev/null || shuf -i 20000-60000 -n 1
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+PY
+}
+
+# Wait until something listens on 127.0.0.1:$1 (up to $2 seconds).
+wait_for_port() {
+  local port=$1 deadline=$((SECONDS + ${2:-10}))
+  while ((SECONDS < deadline)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Kill a pid and wait for it to go, escalating to SIGKILL after $2 seconds.
+stop_pid() {
+  local pid=$1 grace=${2:-5}
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq $((grace * 10))); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Where cargo puts binaries.
+target_dir() {
+  echo "${CARGO_TARGET_DIR:-$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)/target}"
+}
