@@ -14,7 +14,9 @@ use tracing::info_span;
 use crate::link::{Link, LinkConfig};
 use crate::payload::PayloadPool;
 use crate::socket_name;
-use crate::wire::{FrameReader, FrameWriter, ReadError, SharedStream, WriteError};
+use crate::wire::{
+    FrameReader, FrameWriter, ReadError, SharedStream, WriteError, enlarge_socket_buffers,
+};
 
 /// The game's end of the host connection: sends [`GameMessage`], receives [`HostMessage`].
 pub type GameLink = Link<GameMessage, HostMessage>;
@@ -84,6 +86,7 @@ pub fn connect(
         .and_then(|()| stream.set_send_timeout(Some(config.poll_interval)))
         .map_err(no_host)?;
     let stop = Arc::new(AtomicBool::new(false));
+    enlarge_socket_buffers(&stream);
     let shared = SharedStream(Arc::new(stream));
     let mut reader = FrameReader::new(
         shared.clone(),

@@ -18,7 +18,7 @@ use crate::link::{Link, LinkConfig};
 use crate::path::{SocketDirError, prepare_socket_dir};
 use crate::payload::PayloadPool;
 use crate::socket_name;
-use crate::wire::{FrameReader, FrameWriter, ReadError, SharedStream};
+use crate::wire::{FrameReader, FrameWriter, ReadError, SharedStream, enlarge_socket_buffers};
 
 /// The host's end of a game connection: sends [`HostMessage`], receives [`GameMessage`].
 pub type HostLink = Link<HostMessage, GameMessage>;
@@ -267,6 +267,7 @@ fn handshake(
     check_same_user(&stream, &mut peer)?;
 
     let stop = Arc::new(AtomicBool::new(false));
+    enlarge_socket_buffers(&stream);
     let shared = SharedStream(Arc::new(stream));
     let mut reader = FrameReader::new(
         shared.clone(),

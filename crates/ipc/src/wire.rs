@@ -71,6 +71,29 @@ impl Write for SharedStream {
     }
 }
 
+/// Socket buffer size asked for: room for a 1080p I420 frame, so a frame
+/// crosses in few wake-ups (Linux caps it at `net.core.wmem_max`).
+pub(crate) const SOCKET_BUFFER_BYTES: usize = 4 << 20;
+
+/// Enlarges the socket's kernel buffers where the platform allows; failure
+/// only costs throughput, so it is logged, not returned.
+pub(crate) fn enlarge_socket_buffers(stream: &interprocess::local_socket::Stream) {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::sys::socket::{setsockopt, sockopt};
+        use std::os::fd::AsFd;
+        let interprocess::local_socket::Stream::UdSocket(socket) = stream;
+        let fd = socket.as_fd();
+        let result = setsockopt(&fd, sockopt::SndBuf, &SOCKET_BUFFER_BYTES)
+            .and_then(|()| setsockopt(&fd, sockopt::RcvBuf, &SOCKET_BUFFER_BYTES));
+        if let Err(err) = result {
+            tracing::debug!("could not enlarge socket buffers: {err}");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = stream;
+}
+
 fn is_reset(err: &io::Error) -> bool {
     matches!(
         err.kind(),
