@@ -27,16 +27,55 @@ wait_for_port "$port" 10 || { echo "demo: nginx-rtmp did not start; see $DEMO_DI
 ingest="rtmp://127.0.0.1:$port/live/demo"
 echo "demo: RTMP ingest (nginx-rtmp) listening at $ingest, recording to $DEMO_DIR/ingest/recordings/"
 
-missing=()
-[[ -x $bin/livestream-host ]] || missing+=("livestream-host (the host: issue #5)")
+[[ -x $bin/livestream-host && -x $bin/livestream-testsrc ]] || { echo "demo: binaries missing in $bin" >&2; exit 1; }
+games=()
 for game in demo-dodge demo-snake; do
-  [[ -x $bin/$game ]] || missing+=("$game (demo games: issue #8)")
+  [[ -x $bin/$game ]] && games+=("$bin/$game")
 done
-if ((${#missing[@]})); then
-  echo "demo: not streaming: these parts are not built yet:"
-  printf '  - %s\n' "${missing[@]}"
-  echo "demo: what exists and runs today: the wire protocol and local-socket link"
-  echo "      (crates/protocol, crates/ipc) and the test-pattern game $bin/livestream-testsrc;"
-  echo "      the test suite exercises them: scripts/test.sh"
-  exit 0
+socket="$DEMO_DIR/sock/host.sock"
+recording="$DEMO_DIR/demo.mkv"
+"$bin/livestream-host" --headless --socket "$socket" --output "$ingest" --output "file:$recording" \
+  --size 640x360 --fps 30 --bitrate 1500 --mic test-tone 2> "$DEMO_DIR/host.log" &
+pids+=($!)
+for _ in $(seq 100); do [[ -S $socket ]] && break; sleep 0.1; done
+[[ -S $socket ]] || { echo "demo: the host did not start; see $DEMO_DIR/host.log" >&2; exit 1; }
+
+if ((${#games[@]} < 2)); then
+  echo "demo: the demo games (issue #8) are not built yet; two livestream-testsrc"
+  echo "      test-pattern games stand in for them (colour bars with a frame counter and a tone)"
+  LIVESTREAM_SOCKET=$socket "$bin/livestream-testsrc" --name bars-a --size 640x360 --fps 30 --duration 22 --tone 440 > /dev/null 2>&1 &
+  pids+=($!)
+  LIVESTREAM_SOCKET=$socket "$bin/livestream-testsrc" --name bars-b --size 320x180 --fps 30 --duration 22 --tone 660 --first-frame 100000 > /dev/null 2>&1 &
+  pids+=($!)
+  names=(bars-a bars-b)
+else
+  for game in "${games[@]}"; do
+    LIVESTREAM_SOCKET=$socket "$game" --headless > /dev/null 2>&1 &
+    pids+=($!)
+  done
+  names=(dodge snake)
 fi
+ctl() { "$bin/livestream-host" ctl --socket "$socket" "$@"; }
+for _ in $(seq 100); do
+  [[ $(ctl status 2>/dev/null | grep -c '"name"') -ge 2 ]] && break
+  sleep 0.1
+done
+
+echo "demo: going live (microphone: test tone) to $ingest"
+echo "      watch it while it runs: ffplay $ingest"
+ctl go-live --mic
+echo "demo: showing ${names[0]}";  ctl show "${names[0]}"; sleep 5
+echo "demo: switching to ${names[1]}"; ctl show "${names[1]}"; sleep 5
+echo "demo: hiding every game (the stream keeps the last frame)"; ctl hide-all; sleep 3
+echo "demo: back to ${names[0]}"; ctl show "${names[0]}"; sleep 5
+ctl status > "$DEMO_DIR/status.json" || true
+echo "demo: games ending; the host stops the stream and exits"
+host_pid=${pids[1]}
+for _ in $(seq 300); do kill -0 "$host_pid" 2>/dev/null || break; sleep 0.1; done
+
+summary=$(ffprobe -v error -show_entries format=duration:stream=codec_name,width,height,avg_frame_rate \
+  -of compact=p=0:nk=1 "$recording" 2>/dev/null | paste -sd' ' -)
+echo "demo: recording: $recording"
+echo "      ($summary)"
+echo "      ingest copy: $DEMO_DIR/ingest/recordings/demo.flv"
+echo "      play it: ffplay $recording"

@@ -39,6 +39,12 @@ impl From<Vec<u8>> for Payload {
     }
 }
 
+impl AsRef<[u8]> for Payload {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 impl core::ops::Deref for Payload {
     type Target = [u8];
     fn deref(&self) -> &[u8] {

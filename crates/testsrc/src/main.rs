@@ -57,6 +57,9 @@ struct Args {
     /// Ask the host to go live once connected.
     #[arg(long)]
     go_live: bool,
+    /// First frame number (and burned-in counter), so tests can tell sources apart.
+    #[arg(long, default_value_t = 0)]
+    first_frame: u64,
     /// Keep trying to connect for this many seconds.
     #[arg(long, default_value_t = 10.0)]
     connect_timeout: f64,
@@ -204,7 +207,7 @@ fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
     let samples_per_tick = SAMPLE_RATE / args.fps.max(1);
     let mut next_tick = Instant::now();
     let mut audio_ts: Option<u64> = None;
-    let mut frame_number = 0u64;
+    let mut frame_number = args.first_frame;
 
     report.end = loop {
         for event in link.drain() {
@@ -256,8 +259,8 @@ fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
             link.outbox()
                 .send_with_payload(GameMessage::VideoFrame(header), pixels)?;
             report.frames_sent += 1;
+            frame_number += 1;
         }
-        frame_number += 1;
         if wanted.audio && args.tone > 0.0 {
             // Keep the audio timeline continuous; resync only after a stall.
             let continuous = audio_ts.unwrap_or(timestamp_ns);

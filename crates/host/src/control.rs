@@ -1,0 +1,113 @@
+//! Answers `livestream-host ctl` requests inside the host loop.
+
+use bevy::prelude::*;
+use livestream_protocol::{MicChoice, Visibility};
+
+use crate::ctl::{CtlReply, CtlRequest, PendingCtl};
+use crate::games::{DisplayStatus, GameLink, GameStats, SubGame, command_visibility};
+use crate::stream::{StreamCommand, Streaming, game_status};
+
+/// Requests from the control socket's thread.
+#[derive(Resource, Debug)]
+pub struct CtlRequests(pub crossbeam_channel::Receiver<PendingCtl>);
+
+/// Keeps the control socket listening for the app's lifetime.
+#[derive(Resource, Debug)]
+pub struct CtlListener(#[allow(dead_code)] pub crate::ctl::CtlServer);
+
+/// Handles every waiting control request.
+pub fn handle_ctl(
+    requests: Res<CtlRequests>,
+    mut games: Query<(&SubGame, &mut DisplayStatus, &GameStats, &GameLink)>,
+    streaming: Res<Streaming>,
+    mut stream_commands: MessageWriter<StreamCommand>,
+) {
+    while let Ok(PendingCtl { request, reply }) = requests.0.try_recv() {
+        let answer = match request {
+            CtlRequest::Status => CtlReply::Ok {
+                status: status_document(games.iter().map(|(g, s, st, _)| (g, s, st)), &streaming),
+            },
+            CtlRequest::GoLive { mic } => {
+                let mic = if mic { MicChoice::On } else { MicChoice::Off };
+                stream_commands.write(StreamCommand::GoLive { mic });
+                ok()
+            }
+            CtlRequest::Stop => {
+                stream_commands.write(StreamCommand::Stop);
+                ok()
+            }
+            CtlRequest::Show { game } => {
+                let target = games
+                    .iter()
+                    .find(|(g, ..)| g.name == game || g.game_id.to_string() == game)
+                    .map(|(g, ..)| g.game_id);
+                match target {
+                    Some(target) => {
+                        for (g, mut status, _, link) in &mut games {
+                            let visibility = if g.game_id == target {
+                                Visibility::Shown
+                            } else {
+                                Visibility::Hidden
+                            };
+                            command_visibility(link, &mut status, visibility);
+                        }
+                        ok()
+                    }
+                    None => CtlReply::Error {
+                        message: format!("no connected game named {game:?}"),
+                    },
+                }
+            }
+            CtlRequest::HideAll => {
+                for (_, mut status, _, link) in &mut games {
+                    command_visibility(link, &mut status, Visibility::Hidden);
+                }
+                ok()
+            }
+        };
+        let _ = reply.send(answer);
+    }
+}
+
+fn ok() -> CtlReply {
+    CtlReply::Ok {
+        status: serde_json::Value::Null,
+    }
+}
+
+fn status_document<'a>(
+    games: impl Iterator<Item = (&'a SubGame, &'a DisplayStatus, &'a GameStats)>,
+    streaming: &Streaming,
+) -> serde_json::Value {
+    let state = streaming.state_message();
+    let phase = match &state.phase {
+        livestream_protocol::StreamPhase::Idle => serde_json::json!("idle"),
+        livestream_protocol::StreamPhase::Starting => serde_json::json!("starting"),
+        livestream_protocol::StreamPhase::Live => serde_json::json!("live"),
+        livestream_protocol::StreamPhase::Reconnecting {
+            attempt,
+            retry_in_ms,
+        } => serde_json::json!({"reconnecting": {"attempt": attempt, "retry_in_ms": retry_in_ms}}),
+        livestream_protocol::StreamPhase::Error { message } => {
+            serde_json::json!({"error": message})
+        }
+    };
+    let mut list: Vec<_> = games
+        .map(|(game, status, stats)| game_status(game, status, stats))
+        .collect();
+    list.sort_by_key(|g| g["id"].as_u64());
+    serde_json::json!({
+        "phase": phase,
+        "mic": state.mic == MicChoice::On,
+        "shown": state.stats.shown_game,
+        "switches": streaming.switches,
+        "uptime_ms": state.stats.uptime_ms,
+        "frames_pushed": state.stats.frames_pushed,
+        "frames_repeated": state.stats.frames_repeated,
+        "frames_superseded": state.stats.frames_dropped,
+        "outputs": state.stats.outputs.iter().map(|o| serde_json::json!({
+            "url": o.url, "connected": o.connected,
+        })).collect::<Vec<_>>(),
+        "games": list,
+    })
+}

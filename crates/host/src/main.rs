@@ -1,0 +1,193 @@
+//! `livestream-host`: run the host, or control a running one with `ctl`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bevy::app::AppExit;
+use clap::{Parser, Subcommand};
+use livestream_host::ctl::{CtlReply, CtlRequest, call, ctl_socket_path};
+use livestream_host::settings::{HostSettings, parse_size};
+use livestream_ipc::resolve_socket_path;
+
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    about = "The live streaming process of bevy_livestream.",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Run without a window (the dashboard window is not built yet: always headless).
+    #[arg(long)]
+    headless: bool,
+    /// RON file with host settings; flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Game socket (default: the `LIVESTREAM_SOCKET` variable, then the per-user default).
+    #[arg(long)]
+    socket: Option<PathBuf>,
+    #[arg(
+        long = "output",
+        help = "Output: rtmp://…, srt://… or file:PATH.flv|.mp4|.mkv (repeatable)"
+    )]
+    outputs: Vec<String>,
+    /// Output size as width x height, e.g. 1280x720.
+    #[arg(long, value_parser = parse_size)]
+    size: Option<(u32, u32)>,
+    /// Output frames per second.
+    #[arg(long)]
+    fps: Option<u32>,
+    /// Video bitrate in kbit/s.
+    #[arg(long)]
+    bitrate: Option<u32>,
+    /// x264 speed preset (ultrafast … medium).
+    #[arg(long)]
+    preset: Option<String>,
+    /// Microphone when the player streams it: auto, none, pulse:SOURCE, test-tone or FILE.wav.
+    #[arg(long)]
+    mic: Option<String>,
+    /// Start a game as a child (repeatable).
+    #[arg(long = "launch")]
+    launch: Vec<PathBuf>,
+    /// Go live at once (microphone off) instead of waiting for a game or `ctl go-live`.
+    #[arg(long)]
+    go_live: bool,
+    /// Keep running after the last game has gone.
+    #[arg(long)]
+    stay: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Control a running host.
+    Ctl {
+        /// The host's game socket (its control socket sits next to it).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        #[command(subcommand)]
+        request: CtlCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CtlCommand {
+    /// Print the host status as JSON.
+    Status,
+    /// Start streaming.
+    GoLive {
+        /// Mix the microphone in.
+        #[arg(long)]
+        mic: bool,
+    },
+    /// Stop streaming.
+    Stop,
+    /// Show one game (name or id) and hide the others.
+    Show {
+        /// Game name or id.
+        game: String,
+    },
+    /// Hide every game (the stream keeps the last frame).
+    HideAll,
+}
+
+fn settings(args: RunArgs) -> Result<HostSettings, String> {
+    let mut settings = match &args.config {
+        Some(path) => HostSettings::load(path).map_err(|e| e.to_string())?,
+        None => HostSettings::default(),
+    };
+    if args.socket.is_some() {
+        settings.socket = args.socket;
+    }
+    if !args.outputs.is_empty() {
+        settings.outputs = args.outputs;
+    }
+    if let Some((w, h)) = args.size {
+        (settings.width, settings.height) = (w, h);
+    }
+    if let Some(fps) = args.fps {
+        settings.fps = fps;
+    }
+    if let Some(kbps) = args.bitrate {
+        settings.bitrate_kbps = kbps;
+    }
+    if let Some(preset) = args.preset {
+        settings.x264_preset = preset;
+    }
+    if let Some(mic) = args.mic {
+        settings.mic = mic;
+    }
+    settings.launch.extend(args.launch);
+    settings.go_live_on_start |= args.go_live;
+    if args.stay {
+        settings.exit_when_empty = false;
+    }
+    Ok(settings)
+}
+
+fn run_ctl(socket: Option<PathBuf>, request: CtlCommand) -> ExitCode {
+    let socket = resolve_socket_path(socket.as_deref());
+    let request = match request {
+        CtlCommand::Status => CtlRequest::Status,
+        CtlCommand::GoLive { mic } => CtlRequest::GoLive { mic },
+        CtlCommand::Stop => CtlRequest::Stop,
+        CtlCommand::Show { game } => CtlRequest::Show { game },
+        CtlCommand::HideAll => CtlRequest::HideAll,
+    };
+    match call(&ctl_socket_path(&socket), &request) {
+        Ok(CtlReply::Ok { status }) => {
+            if !status.is_null() {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&status).unwrap_or_default()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(CtlReply::Error { message }) => {
+            eprintln!("livestream-host ctl: {message}");
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("livestream-host ctl: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Some(Command::Ctl { socket, request }) = cli.command {
+        return run_ctl(socket, request);
+    }
+    let settings = match settings(cli.run) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("livestream-host: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut app = match livestream_host::build_app(settings) {
+        Ok(app) => app,
+        Err(err) => {
+            eprintln!("livestream-host: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match app.run() {
+        AppExit::Success => ExitCode::SUCCESS,
+        AppExit::Error(code) => ExitCode::from(code.get()),
+    }
+}

@@ -1,0 +1,186 @@
+//! Host settings: command-line flags over an optional RON file.
+
+use std::path::{Path, PathBuf};
+
+use bevy::prelude::Resource;
+use livestream_media::{MediaConfig, MicSource, Output};
+use serde::{Deserialize, Serialize};
+
+/// Everything the host runs with.
+#[derive(Resource, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostSettings {
+    /// Game socket; `None`: `LIVESTREAM_SOCKET`, then the per-user default.
+    pub socket: Option<PathBuf>,
+    /// Outputs (`rtmp://…`, `srt://…`, `file:PATH.flv|.mp4|.mkv`); secrets inside.
+    pub outputs: Vec<String>,
+    /// Output width.
+    pub width: u32,
+    /// Output height.
+    pub height: u32,
+    /// Output frame rate.
+    pub fps: u32,
+    /// Video bitrate in kbit/s.
+    pub bitrate_kbps: u32,
+    /// x264 speed preset.
+    pub x264_preset: String,
+    /// Microphone used when the player streams it: `auto|none|pulse:SOURCE|test-tone|FILE.wav`.
+    pub mic: String,
+    /// Games to start as children (they find the host through `LIVESTREAM_SOCKET`).
+    pub launch: Vec<PathBuf>,
+    /// Stop the stream and exit once every game that connected has gone.
+    pub exit_when_empty: bool,
+    /// Go live as soon as the host starts (the microphone stays off).
+    pub go_live_on_start: bool,
+}
+
+impl Default for HostSettings {
+    fn default() -> Self {
+        Self {
+            socket: None,
+            outputs: Vec::new(),
+            width: 1280,
+            height: 720,
+            fps: 30,
+            bitrate_kbps: 2500,
+            x264_preset: "veryfast".into(),
+            mic: "auto".into(),
+            launch: Vec::new(),
+            exit_when_empty: true,
+            go_live_on_start: false,
+        }
+    }
+}
+
+/// Why settings could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The RON file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The RON file is invalid.
+    #[error("invalid host config {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Where and why.
+        source: Box<ron::error::SpannedError>,
+    },
+    /// A value is out of range or malformed.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl HostSettings {
+    /// Reads a RON file; fields left out keep their defaults.
+    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        ron::from_str(&text).map_err(|source| SettingsError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
+    }
+
+    /// The media configuration for a stream, with the microphone on or off.
+    pub fn media_config(&self, mic_on: bool) -> Result<MediaConfig, SettingsError> {
+        let outputs = self
+            .outputs
+            .iter()
+            .map(|o| Output::parse(o))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| SettingsError::Invalid(err.to_string()))?;
+        let mic = if mic_on {
+            MicSource::parse(&self.mic).map_err(SettingsError::Invalid)?
+        } else {
+            MicSource::None
+        };
+        let config = MediaConfig {
+            width: self.width,
+            height: self.height,
+            fps: self.fps,
+            video_kbps: self.bitrate_kbps,
+            x264_preset: self.x264_preset.clone(),
+            mic,
+            outputs,
+            ..MediaConfig::default()
+        };
+        config.validate().map_err(SettingsError::Invalid)?;
+        Ok(config)
+    }
+
+    /// Checks everything that can be checked before the host starts.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        MicSource::parse(&self.mic).map_err(SettingsError::Invalid)?;
+        self.media_config(false).map(|_| ())
+    }
+}
+
+/// Parses `WxH`.
+pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text
+        .split_once('x')
+        .ok_or_else(|| format!("expected WIDTHxHEIGHT, got {text:?}"))?;
+    let parse = |v: &str| v.parse::<u32>().map_err(|e| format!("{v:?}: {e}"));
+    Ok((parse(w)?, parse(h)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ron_file_fills_in_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("host.ron");
+        std::fs::write(&path, r#"(outputs: ["file:/tmp/a.mkv"], fps: 15)"#).unwrap();
+        let settings = HostSettings::load(&path).unwrap();
+        assert_eq!(settings.fps, 15);
+        assert_eq!(settings.width, 1280);
+        assert!(settings.validate().is_ok());
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let settings = HostSettings {
+            outputs: vec!["gopher://x".into()],
+            ..HostSettings::default()
+        };
+        assert!(
+            settings
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("unsupported output")
+        );
+        let settings = HostSettings {
+            outputs: vec!["file:/tmp/a.flv".into()],
+            mic: "nope".into(),
+            ..HostSettings::default()
+        };
+        assert!(settings.validate().is_err());
+        assert!(parse_size("320x180").is_ok());
+        assert!(parse_size("320").is_err());
+    }
+
+    #[test]
+    fn microphone_only_when_chosen() {
+        let settings = HostSettings {
+            outputs: vec!["file:/tmp/a.flv".into()],
+            mic: "test-tone".into(),
+            ..HostSettings::default()
+        };
+        assert_eq!(settings.media_config(false).unwrap().mic, MicSource::None);
+        assert_eq!(
+            settings.media_config(true).unwrap().mic,
+            MicSource::TestTone
+        );
+    }
+}

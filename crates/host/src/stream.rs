@@ -1,0 +1,292 @@
+//! The stream's life: going live and stopping, following the shown game,
+//! telling every game the stream state, and ending cleanly.
+
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use livestream_media::{MediaEvent, Streamer};
+use livestream_protocol::{
+    HostMessage, MediaRequest, MicChoice, OutputStatus, StreamPhase, StreamState, StreamStats,
+};
+use tracing::{error, info};
+
+use crate::games::{DisplayStatus, GameLink, GameStats, GamesSeen, SubGame};
+use crate::settings::HostSettings;
+use crate::switching::{Candidate, Selection, compare, pick_shown};
+
+/// How long the pipeline gets to finalise files and close sessions on stop.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A request to change the stream (from a game, `ctl`, or start-up).
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamCommand {
+    /// Go live (no effect when already live).
+    GoLive {
+        /// Mix the configured microphone in.
+        mic: MicChoice,
+    },
+    /// Stop streaming.
+    Stop,
+}
+
+/// The stream and the game that feeds it.
+#[derive(Resource, Debug)]
+pub struct Streaming {
+    /// The running pipeline, when live.
+    pub streamer: Option<Streamer>,
+    /// The phase reported to games and `ctl status`.
+    pub phase: StreamPhase,
+    /// Whether the microphone is mixed in.
+    pub mic: MicChoice,
+    /// The game whose frames and audio feed the stream.
+    pub shown: Option<u64>,
+    /// Name of that game.
+    pub shown_name: Option<String>,
+    /// When the stream went live.
+    pub live_since: Option<Instant>,
+    /// Switches since start: the stream's picture moved to another game.
+    pub switches: u64,
+    /// The game whose frames fed the stream last (kept while nothing is shown).
+    last_fed: Option<u64>,
+    /// When the state was last broadcast.
+    last_broadcast: Option<Instant>,
+    /// Whether the phase changed since the last broadcast.
+    dirty: bool,
+    /// Whether games were last asked for media as live (to re-ask on a change).
+    media_live: bool,
+}
+
+impl Default for Streaming {
+    fn default() -> Self {
+        Self {
+            streamer: None,
+            phase: StreamPhase::Idle,
+            mic: MicChoice::Off,
+            shown: None,
+            shown_name: None,
+            live_since: None,
+            switches: 0,
+            last_fed: None,
+            last_broadcast: None,
+            dirty: false,
+            media_live: false,
+        }
+    }
+}
+
+impl Streaming {
+    /// The stream state as games receive it.
+    pub fn state_message(&self) -> StreamState {
+        let mut stats = StreamStats {
+            uptime_ms: self
+                .live_since
+                .map_or(0, |t| t.elapsed().as_millis() as u64),
+            shown_game: self.shown_name.clone(),
+            ..StreamStats::default()
+        };
+        if let Some(streamer) = &self.streamer {
+            let s = streamer.stats();
+            let load =
+                |v: &std::sync::atomic::AtomicU64| v.load(std::sync::atomic::Ordering::Relaxed);
+            stats.frames_pushed = load(&s.frames_pushed);
+            stats.frames_repeated = load(&s.frames_repeated);
+            stats.frames_dropped = load(&s.frames_superseded);
+            stats.outputs = streamer
+                .outputs()
+                .iter()
+                .map(|o| OutputStatus {
+                    url: o.to_string(),
+                    connected: true,
+                })
+                .collect();
+        }
+        StreamState {
+            phase: self.phase.clone(),
+            mic: self.mic,
+            stats,
+        }
+    }
+
+    fn set_phase(&mut self, phase: StreamPhase) {
+        if self.phase != phase {
+            self.phase = phase;
+            self.dirty = true;
+        }
+    }
+
+    /// Stops the pipeline cleanly (end of stream through every output).
+    pub fn stop(&mut self) {
+        if let Some(streamer) = self.streamer.take() {
+            info!("stopping the stream");
+            if let Err(err) = streamer.stop(STOP_TIMEOUT) {
+                error!("stream did not finish cleanly: {err}");
+            }
+        }
+        self.live_since = None;
+        self.set_phase(StreamPhase::Idle);
+    }
+}
+
+/// Starts or stops the pipeline on request.
+pub fn drive_stream(
+    mut commands: MessageReader<StreamCommand>,
+    mut streaming: ResMut<Streaming>,
+    settings: Res<HostSettings>,
+) {
+    for command in commands.read() {
+        match *command {
+            StreamCommand::GoLive { mic } => {
+                if streaming.streamer.is_some() {
+                    continue;
+                }
+                streaming.set_phase(StreamPhase::Starting);
+                let config = match settings.media_config(mic == MicChoice::On) {
+                    Ok(config) => config,
+                    Err(err) => {
+                        error!("cannot go live: {err}");
+                        streaming.set_phase(StreamPhase::Error {
+                            message: err.to_string(),
+                        });
+                        continue;
+                    }
+                };
+                match Streamer::start(config) {
+                    Ok(streamer) => {
+                        info!(mic = mic == MicChoice::On, "live");
+                        streaming.streamer = Some(streamer);
+                        streaming.mic = mic;
+                        streaming.live_since = Some(Instant::now());
+                        streaming.set_phase(StreamPhase::Live);
+                    }
+                    Err(err) => {
+                        error!("cannot go live: {err}");
+                        streaming.set_phase(StreamPhase::Error {
+                            message: err.to_string(),
+                        });
+                    }
+                }
+            }
+            StreamCommand::Stop => streaming.stop(),
+        }
+    }
+    let failure = streaming.streamer.as_ref().and_then(|streamer| {
+        streamer.events().try_iter().find_map(|event| match event {
+            MediaEvent::Error { output, message } => Some(match output {
+                Some(output) => format!("{output}: {message}"),
+                None => message,
+            }),
+            _ => None,
+        })
+    });
+    if let Some(message) = failure {
+        error!("stream failed: {message}");
+        if let Some(streamer) = streaming.streamer.take() {
+            drop(streamer);
+        }
+        streaming.live_since = None;
+        streaming.set_phase(StreamPhase::Error { message });
+    }
+}
+
+/// Follows display statuses: picks the shown game, detects switches, and asks
+/// only that game for media while live (hidden games capture nothing).
+pub fn follow_shown_game(
+    games: Query<(&SubGame, &DisplayStatus, &GameLink)>,
+    mut streaming: ResMut<Streaming>,
+    settings: Res<HostSettings>,
+) {
+    let candidates: Vec<Candidate> = games
+        .iter()
+        .map(|(game, status, _)| Candidate {
+            game_id: game.game_id,
+            visibility: status.visibility,
+            since_ns: status.since_ns,
+        })
+        .collect();
+    let now = pick_shown(&candidates);
+    let live = streaming.streamer.is_some();
+    let selection = compare(streaming.shown, now);
+    let media_changed = streaming.media_live != live;
+    match selection {
+        Selection::Unchanged if !media_changed => return,
+        Selection::Switched { from, to } => {
+            if streaming.last_fed.is_some_and(|last| last != to) {
+                streaming.switches += 1;
+            }
+            streaming.last_fed = Some(to);
+            info!(from = ?from, to, "switch: stream follows game {to}");
+        }
+        Selection::NothingShown { from } => {
+            info!(from, "nothing shown: the stream keeps the last frame");
+        }
+        Selection::Unchanged => {}
+    }
+    streaming.shown = now;
+    streaming.media_live = live;
+    streaming.shown_name = games
+        .iter()
+        .find(|(game, _, _)| Some(game.game_id) == now)
+        .map(|(game, _, _)| game.name.clone());
+    for (game, _, link) in &games {
+        let wanted = live && Some(game.game_id) == now;
+        let _ = link.0.outbox().send(HostMessage::Media(MediaRequest {
+            video: wanted,
+            audio: wanted,
+            fps: settings.fps,
+        }));
+    }
+}
+
+/// Tells every game (hidden ones too) the stream state: on change, and once a second.
+pub fn broadcast_state(games: Query<&GameLink>, mut streaming: ResMut<Streaming>) {
+    let due = streaming
+        .last_broadcast
+        .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+    if !streaming.dirty && !due {
+        return;
+    }
+    let state = streaming.state_message();
+    for link in &games {
+        let _ = link
+            .0
+            .outbox()
+            .send(HostMessage::StreamState(state.clone()));
+    }
+    streaming.dirty = false;
+    streaming.last_broadcast = Some(Instant::now());
+}
+
+/// Exits once every game that connected has gone (closed or crashed).
+pub fn exit_when_empty(
+    games: Query<(), With<SubGame>>,
+    seen: Res<GamesSeen>,
+    settings: Res<HostSettings>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    if settings.exit_when_empty && seen.0 > 0 && games.is_empty() {
+        info!("every game has gone: stopping");
+        exit.write(AppExit::Success);
+    }
+}
+
+/// Finishes the stream cleanly when the app exits (last game gone, Ctrl-C).
+pub fn stop_on_exit(mut exits: MessageReader<AppExit>, mut streaming: ResMut<Streaming>) {
+    if exits.read().next().is_some() {
+        streaming.stop();
+    }
+}
+
+/// Per-game counters for `ctl status`.
+pub fn game_status(game: &SubGame, status: &DisplayStatus, stats: &GameStats) -> serde_json::Value {
+    serde_json::json!({
+        "id": game.game_id,
+        "name": game.name,
+        "pid": game.pid,
+        "visibility": format!("{:?}", status.visibility).to_lowercase(),
+        "reason": format!("{:?}", status.reason),
+        "frames": stats.frames,
+        "frames_streamed": stats.frames_streamed,
+        "frames_lost": stats.frames_lost,
+        "audio_chunks": stats.audio_chunks,
+    })
+}

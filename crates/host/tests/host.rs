@@ -1,0 +1,231 @@
+//! The real `livestream-host` with two `livestream-testsrc` games and a real
+//! nginx-rtmp: go live, switch, hide everything, switch back, lose a game,
+//! and exit when the last one leaves; then decode what was recorded.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use livestream_testkit::{NginxRtmp, Reaped, frame_counters, probe};
+
+const HOST: &str = env!("CARGO_BIN_EXE_livestream-host");
+const W: u32 = 320;
+const H: u32 = 180;
+/// Frame counters of game B start here, so the recording tells A and B apart.
+const B_FIRST: u32 = 100_000;
+
+fn testsrc_bin() -> PathBuf {
+    // Built by `cargo test --workspace` (the README's test command) next to the host.
+    let bin = Path::new(HOST).with_file_name("livestream-testsrc");
+    assert!(
+        bin.exists(),
+        "{} missing: run the suite with `cargo test --workspace`",
+        bin.display()
+    );
+    bin
+}
+
+fn ctl(socket: &Path, args: &[&str]) -> serde_json::Value {
+    let output = Command::new(HOST)
+        .args(["ctl", "--socket"])
+        .arg(socket)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "ctl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.stdout.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+}
+
+fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Child output goes to a log file in the test's directory, not the test's output.
+fn log_file(socket: &Path, name: &str) -> std::fs::File {
+    let dir = socket.parent().unwrap().parent().unwrap();
+    std::fs::File::create(dir.join(format!("{name}.log"))).unwrap()
+}
+
+fn game(socket: &Path, name: &str, first: u32, size: &str, seconds: u32) -> Reaped {
+    Reaped::spawn(
+        Command::new(testsrc_bin())
+            .stderr(log_file(socket, name))
+            .args(["--name", name, "--size", size, "--fps", "15"])
+            .args(["--first-frame", &first.to_string()])
+            .args(["--duration", &seconds.to_string()])
+            .arg("--socket")
+            .arg(socket)
+            .stdout(Stdio::null()),
+    )
+}
+
+fn host(socket: &Path, outputs: &[String]) -> Reaped {
+    let mut command = Command::new(HOST);
+    command
+        .stderr(log_file(socket, "host"))
+        .arg("--headless")
+        .arg("--socket")
+        .arg(socket)
+        .args(["--size", &format!("{W}x{H}"), "--fps", "15"])
+        .args([
+            "--bitrate",
+            "600",
+            "--preset",
+            "ultrafast",
+            "--mic",
+            "test-tone",
+        ]);
+    for output in outputs {
+        command.args(["--output", output]);
+    }
+    Reaped::spawn(&mut command)
+}
+
+fn games_connected(socket: &Path) -> usize {
+    ctl(socket, &["status"])["games"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+#[test]
+fn switching_between_games_keeps_one_unbroken_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let nginx = NginxRtmp::start(&dir.path().join("nginx"));
+    let socket = dir.path().join("sock/host.sock");
+    let file = dir.path().join("out.mkv");
+    let mut host = host(
+        &socket,
+        &[
+            nginx.url("e2e_secret_key"),
+            format!("file:{}", file.display()),
+        ],
+    );
+    wait_for("host socket", Duration::from_secs(20), || socket.exists());
+    // B sends a different size: the host scales it to the output size.
+    let _a = game(&socket, "alpha", 0, "320x180", 14);
+    let _b = game(&socket, "beta", B_FIRST, "640x360", 14);
+    wait_for("both games", Duration::from_secs(10), || {
+        games_connected(&socket) == 2
+    });
+
+    ctl(&socket, &["go-live", "--mic"]);
+    ctl(&socket, &["show", "alpha"]);
+    std::thread::sleep(Duration::from_secs(2));
+    ctl(&socket, &["show", "beta"]);
+    std::thread::sleep(Duration::from_secs(2));
+    ctl(&socket, &["hide-all"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    ctl(&socket, &["show", "alpha"]);
+    std::thread::sleep(Duration::from_secs(2));
+
+    let status = ctl(&socket, &["status"]);
+    assert_eq!(status["phase"], "live", "{status}");
+    assert_eq!(status["mic"], true);
+    assert_eq!(status["shown"], "alpha");
+    assert!(status["switches"].as_u64().unwrap() >= 2, "{status}");
+    let outputs = status["outputs"].to_string();
+    assert!(
+        !outputs.contains("e2e_secret_key"),
+        "stream key leaked: {outputs}"
+    );
+
+    // The games end (--duration); the host stops cleanly and exits 0.
+    assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
+
+    for recording in [nginx.recording("e2e_secret_key"), file.clone()] {
+        let streams = probe(&recording);
+        let video = streams
+            .iter()
+            .find(|s| s.codec == "h264")
+            .unwrap_or_else(|| panic!("no video in {}", recording.display()));
+        assert_eq!((video.width, video.height), (u64::from(W), u64::from(H)));
+        let (num, den) = video.rate.split_once('/').unwrap();
+        let fps = num.parse::<f64>().unwrap() / den.parse::<f64>().unwrap();
+        // FLV keeps millisecond timestamps: 15 fps reads back as ~15.1.
+        assert!(
+            (fps - 15.0).abs() < 0.3,
+            "{} fps in {}",
+            video.rate,
+            recording.display()
+        );
+        assert!(streams.iter().any(|s| s.codec == "aac"), "{streams:?}");
+        assert!(video.frames >= 90, "{} frames", video.frames);
+    }
+
+    // Frame by frame: A, then B, then B's last frame repeated, then A again.
+    let counters: Vec<u32> = frame_counters(&file, W, H).into_iter().flatten().collect();
+    let is_b = |c: &u32| *c >= B_FIRST;
+    let first_b = counters.iter().position(is_b).expect("B on stream");
+    let back_to_a = first_b
+        + counters[first_b..]
+            .iter()
+            .position(|c| !is_b(c))
+            .expect("A on stream again");
+    assert!(first_b > 0 && !is_b(&counters[0]), "A first");
+    let b_part = &counters[first_b..back_to_a];
+    let longest_repeat = b_part
+        .chunk_by(|x, y| x == y)
+        .map(<[u32]>::len)
+        .max()
+        .unwrap_or(0);
+    assert!(
+        longest_repeat >= 10,
+        "while nothing was shown the last frame repeats (longest run {longest_repeat})"
+    );
+}
+
+#[test]
+fn a_killed_game_does_not_disturb_the_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("sock/host.sock");
+    let file = dir.path().join("out.flv");
+    let mut host = host(&socket, &[format!("file:{}", file.display())]);
+    wait_for("host socket", Duration::from_secs(20), || socket.exists());
+    let _a = game(&socket, "alpha", 0, "320x180", 8);
+    let b = game(&socket, "beta", B_FIRST, "320x180", 60);
+    wait_for("both games", Duration::from_secs(10), || {
+        games_connected(&socket) == 2
+    });
+    ctl(&socket, &["go-live"]);
+    ctl(&socket, &["show", "beta"]);
+    std::thread::sleep(Duration::from_secs(1));
+    let before = ctl(&socket, &["status"])["frames_pushed"].as_u64().unwrap();
+    b.signal("KILL");
+    wait_for("beta removed", Duration::from_secs(5), || {
+        games_connected(&socket) == 1
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let status = ctl(&socket, &["status"]);
+    assert_eq!(status["phase"], "live", "{status}");
+    assert!(
+        status["frames_pushed"].as_u64().unwrap() >= before + 10,
+        "frames keep flowing after the kill: {status}"
+    );
+    // A ends by itself: last game gone, the host exits 0 and the file plays.
+    assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
+    let streams = probe(&file);
+    assert!(streams.iter().any(|s| s.codec == "h264" && s.frames >= 30));
+}
+
+#[test]
+fn bad_settings_are_refused_before_anything_starts() {
+    let output = Command::new(HOST)
+        .args(["--output", "gopher://nowhere", "--socket"])
+        .arg(tempfile::tempdir().unwrap().path().join("h.sock"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unsupported output"));
+}

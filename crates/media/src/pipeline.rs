@@ -1,0 +1,731 @@
+//! The GStreamer pipeline and the threads that feed and watch it.
+//!
+//! ```text
+//! appsrc video (I420/RGBA, any size) → videoconvert → videoscale → I420 WxH → x264enc → h264parse → tee ─┐
+//! audiotestsrc silence ┐                                                                                 ├→ per output: queue → mux → sink
+//! appsrc game audio ───┼→ audiomixer → 48 kHz stereo → voaacenc → aacparse → tee ──────────────────────┘
+//! microphone ──────────┘
+//! ```
+//!
+//! The pipeline runs on the system clock (`CLOCK_MONOTONIC`), so a game's
+//! capture timestamp maps to running time by subtracting the base time. The
+//! frame pump thread pushes one frame per output tick (constant frame rate),
+//! repeating the last frame when none arrived; the bus thread turns bus
+//! messages into [`MediaEvent`]s.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use gstreamer_audio as gst_audio;
+use gstreamer_video as gst_video;
+use livestream_protocol::{AudioChunkHeader, PixelFormat, VideoFrameHeader};
+use tracing::{debug, info, warn};
+
+use crate::audio::AudioTimeline;
+use crate::config::{AUDIO_CHANNELS, AUDIO_RATE, MediaConfig, MicSource};
+use crate::output::{Container, Destination, Output};
+use crate::pump::{PumpState, TickAction, frame_pts_ns};
+
+/// Why the pipeline could not be built or run.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// GStreamer could not be initialised.
+    #[error("GStreamer init failed: {0}")]
+    Init(#[from] gst::glib::Error),
+    /// A configuration value is out of range.
+    #[error("invalid media config: {0}")]
+    Config(String),
+    /// An element is missing (plugin not installed) or could not be linked.
+    #[error("building the pipeline failed: {0}")]
+    Build(String),
+    /// The pipeline refused to change state.
+    #[error("pipeline state change failed: {0}")]
+    State(String),
+}
+
+impl From<gst::glib::BoolError> for MediaError {
+    fn from(err: gst::glib::BoolError) -> Self {
+        Self::Build(err.to_string())
+    }
+}
+
+/// What the pipeline reports to its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// The pipeline reached PLAYING.
+    Playing,
+    /// An element failed; `output` names the (redacted) output it belongs to, if any.
+    Error {
+        /// The output that failed, redacted; `None` for the shared encode part.
+        output: Option<String>,
+        /// What GStreamer said.
+        message: String,
+    },
+    /// All outputs received end-of-stream (files are finalised).
+    Eos,
+}
+
+/// A frame ready for the pump: the game's pixels wrapped without copying.
+#[derive(Debug, Clone)]
+pub struct VideoFrame {
+    source: u64,
+    header: VideoFrameHeader,
+    buffer: gst::Buffer,
+}
+
+impl VideoFrame {
+    /// Wraps a received frame. `source` identifies the game (a switch forces a keyframe).
+    pub fn new(
+        source: u64,
+        header: VideoFrameHeader,
+        pixels: impl AsRef<[u8]> + Send + 'static,
+    ) -> Self {
+        let mut buffer = gst::Buffer::from_slice(pixels);
+        let packed = header.format.packed_strides(header.width);
+        if header.strides != packed
+            && let Some(buffer) = buffer.get_mut()
+        {
+            let offsets: Vec<usize> = header.plane_ranges().iter().map(|r| r.start).collect();
+            let strides: Vec<i32> = header.strides[..header.format.planes()]
+                .iter()
+                .map(|&s| s as i32)
+                .collect();
+            let _ = gst_video::VideoMeta::add_full(
+                buffer,
+                gst_video::VideoFrameFlags::empty(),
+                video_format(header.format),
+                header.width,
+                header.height,
+                &offsets,
+                &strides,
+            );
+        }
+        Self {
+            source,
+            header,
+            buffer,
+        }
+    }
+}
+
+fn video_format(format: PixelFormat) -> gst_video::VideoFormat {
+    match format {
+        PixelFormat::I420 => gst_video::VideoFormat::I420,
+        PixelFormat::Rgba8 => gst_video::VideoFormat::Rgba,
+    }
+}
+
+/// Counters of a running stream.
+#[derive(Debug, Default)]
+pub struct MediaStats {
+    /// Frames pushed to the encoder.
+    pub frames_pushed: AtomicU64,
+    /// Of those, repeats of the previous frame.
+    pub frames_repeated: AtomicU64,
+    /// Frames received but replaced by a newer one before a tick.
+    pub frames_superseded: AtomicU64,
+    /// Keyframes forced at switches.
+    pub keyframes_forced: AtomicU64,
+    /// Audio chunks pushed.
+    pub audio_chunks: AtomicU64,
+    /// Audio chunks dropped (late or overlapping entirely).
+    pub audio_dropped: AtomicU64,
+}
+
+/// A running stream. Dropping it without [`Streamer::stop`] tears the
+/// pipeline down without finalising files.
+pub struct Streamer {
+    pipeline: gst::Pipeline,
+    audio_src: gst_app::AppSrc,
+    video_src: gst_app::AppSrc,
+    latest: Arc<Mutex<Option<VideoFrame>>>,
+    audio: Mutex<AudioTimeline>,
+    stats: Arc<MediaStats>,
+    events: Receiver<MediaEvent>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    outputs: Vec<Output>,
+}
+
+impl core::fmt::Debug for Streamer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Streamer")
+            .field("outputs", &self.outputs)
+            .finish_non_exhaustive()
+    }
+}
+
+fn make(factory: &str, name: Option<&str>) -> Result<gst::Element, MediaError> {
+    let mut builder = gst::ElementFactory::make(factory);
+    if let Some(name) = name {
+        builder = builder.name(name);
+    }
+    builder.build().map_err(|_| {
+        MediaError::Build(format!(
+            "GStreamer element {factory:?} is missing (install its plugin package; see scripts/setup.sh)"
+        ))
+    })
+}
+
+impl Streamer {
+    /// Builds the pipeline, starts it, and starts the frame pump and bus threads.
+    pub fn start(config: MediaConfig) -> Result<Self, MediaError> {
+        config.validate().map_err(MediaError::Config)?;
+        gst::init()?;
+        let pipeline = gst::Pipeline::with_name("livestream");
+        pipeline.use_clock(Some(&gst::SystemClock::obtain()));
+
+        let (video_src, video_tee) = build_video(&pipeline, &config)?;
+        let (audio_src, audio_tee) = build_audio(&pipeline, &config)?;
+        for (index, output) in config.outputs.iter().enumerate() {
+            build_output(&pipeline, index, output, &video_tee, &audio_tee)?;
+        }
+
+        let (events_tx, events) = crossbeam_channel::unbounded();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(MediaStats::default());
+        let latest: Arc<Mutex<Option<VideoFrame>>> = Arc::default();
+        let bus_thread = spawn_bus_thread(&pipeline, &config.outputs, events_tx, stop.clone())?;
+
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|err| MediaError::State(format!("cannot start: {err}")))?;
+        info!(
+            outputs = ?config.outputs,
+            size = %format!("{}x{}", config.width, config.height),
+            fps = config.fps,
+            "stream pipeline started"
+        );
+
+        let pump_thread = spawn_pump(
+            &pipeline,
+            &video_src,
+            &config,
+            latest.clone(),
+            stats.clone(),
+            stop.clone(),
+        )?;
+        Ok(Self {
+            pipeline,
+            audio_src,
+            video_src,
+            latest,
+            audio: Mutex::new(AudioTimeline::default()),
+            stats,
+            events,
+            stop,
+            threads: vec![bus_thread, pump_thread],
+            outputs: config.outputs,
+        })
+    }
+
+    /// Offers the newest frame of the shown game; the pump takes it at its next tick.
+    pub fn submit_frame(&self, frame: VideoFrame) {
+        let previous = self
+            .latest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .replace(frame);
+        if previous.is_some() {
+            self.stats.frames_superseded.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Pushes a chunk of the shown game's audio, placed by its capture timestamp.
+    pub fn submit_audio(&self, source: u64, header: &AudioChunkHeader, samples: &[u8]) {
+        let Some(running_ns) = self.running_time_of(header.timestamp_ns) else {
+            self.stats.audio_dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        if header.sample_rate != AUDIO_RATE || header.channels != AUDIO_CHANNELS {
+            // The mixer resamples, but the timeline needs one format: convert upstream.
+            warn!(
+                rate = header.sample_rate,
+                channels = header.channels,
+                "game audio not 48 kHz stereo; dropped"
+            );
+            self.stats.audio_dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let placed = self
+            .audio
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .place(
+                source,
+                running_ns,
+                header.sample_rate,
+                header.channels,
+                samples,
+            );
+        let Some(chunk) = placed else {
+            self.stats.audio_dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let mut buffer = gst::Buffer::from_mut_slice(chunk.bytes);
+        if let Some(buffer) = buffer.get_mut() {
+            buffer.set_pts(gst::ClockTime::from_nseconds(chunk.pts_ns));
+            buffer.set_duration(gst::ClockTime::from_nseconds(chunk.duration_ns));
+        }
+        if self.audio_src.push_buffer(buffer).is_ok() {
+            self.stats.audio_chunks.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.stats.audio_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Running time (ns since the pipeline started) of a `CLOCK_MONOTONIC` timestamp.
+    pub fn running_time_of(&self, monotonic_ns: u64) -> Option<u64> {
+        let base = self.pipeline.base_time()?.nseconds();
+        monotonic_ns.checked_sub(base)
+    }
+
+    /// Bus events: playing, errors, end of stream.
+    pub fn events(&self) -> &Receiver<MediaEvent> {
+        &self.events
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &MediaStats {
+        &self.stats
+    }
+
+    /// The outputs (display is redacted).
+    pub fn outputs(&self) -> &[Output] {
+        &self.outputs
+    }
+
+    /// Ends the stream cleanly: end-of-stream through every branch so files are
+    /// finalised and RTMP sessions closed, then tears down. Waits up to `timeout`.
+    pub fn stop(mut self, timeout: Duration) -> Result<(), MediaError> {
+        self.stop.store(true, Ordering::Release);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        let _ = self.video_src.end_of_stream();
+        let _ = self.audio_src.end_of_stream();
+        // Live sources (silence, microphone) end on an EOS event.
+        self.pipeline.send_event(gst::event::Eos::new());
+        let bus = self
+            .pipeline
+            .bus()
+            .ok_or_else(|| MediaError::State("pipeline has no bus".into()))?;
+        let deadline = Instant::now() + timeout;
+        let mut finished = false;
+        while Instant::now() < deadline {
+            let wait = gst::ClockTime::from_mseconds(50);
+            match bus.timed_pop_filtered(
+                Some(wait),
+                &[gst::MessageType::Eos, gst::MessageType::Error],
+            ) {
+                Some(msg) => match msg.view() {
+                    gst::MessageView::Eos(_) => {
+                        finished = true;
+                        break;
+                    }
+                    gst::MessageView::Error(err) => {
+                        warn!("error while finishing the stream: {}", err.error());
+                    }
+                    _ => {}
+                },
+                None => continue,
+            }
+        }
+        self.pipeline
+            .set_state(gst::State::Null)
+            .map_err(|err| MediaError::State(format!("cannot stop: {err}")))?;
+        if finished {
+            info!("stream finished cleanly");
+            Ok(())
+        } else {
+            Err(MediaError::State(format!(
+                "end of stream did not reach every output within {timeout:?}"
+            )))
+        }
+    }
+}
+
+impl Drop for Streamer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+fn video_caps(format: PixelFormat, width: u32, height: u32, fps: u32) -> gst::Caps {
+    gst_video::VideoCapsBuilder::new()
+        .format(video_format(format))
+        .width(width as i32)
+        .height(height as i32)
+        .framerate(gst::Fraction::new(fps as i32, 1))
+        .build()
+}
+
+fn build_video(
+    pipeline: &gst::Pipeline,
+    config: &MediaConfig,
+) -> Result<(gst_app::AppSrc, gst::Element), MediaError> {
+    let caps = video_caps(PixelFormat::I420, config.width, config.height, config.fps);
+    let src = gst_app::AppSrc::builder()
+        .name("video")
+        .caps(&caps)
+        .format(gst::Format::Time)
+        .is_live(true)
+        .do_timestamp(false)
+        .stream_type(gst_app::AppStreamType::Stream)
+        .max_time(gst::ClockTime::from_mseconds(500))
+        .leaky_type(gst_app::AppLeakyType::Downstream)
+        .build();
+    let convert = make("videoconvert", None)?;
+    let scale = gst::ElementFactory::make("videoscale")
+        .property("add-borders", true)
+        .build()
+        .map_err(|_| MediaError::Build("videoscale missing".into()))?;
+    let out_caps = gst_video::VideoCapsBuilder::new()
+        .format(gst_video::VideoFormat::I420)
+        .width(config.width as i32)
+        .height(config.height as i32)
+        .pixel_aspect_ratio(gst::Fraction::new(1, 1))
+        .build();
+    let filter = gst::ElementFactory::make("capsfilter")
+        .property("caps", &out_caps)
+        .build()
+        .map_err(|_| MediaError::Build("capsfilter missing".into()))?;
+    let encoder = make("x264enc", Some("venc"))?;
+    encoder.set_property_from_str("tune", "zerolatency");
+    encoder.set_property_from_str("speed-preset", &config.x264_preset);
+    encoder.set_property_from_str("pass", "cbr");
+    encoder.set_property("bitrate", config.video_kbps);
+    encoder.set_property("key-int-max", config.fps * config.keyframe_seconds);
+    let parse = make("h264parse", None)?;
+    parse.set_property("config-interval", -1i32);
+    let tee = make("tee", Some("vtee"))?;
+    tee.set_property("allow-not-linked", true);
+    let elements = [
+        src.upcast_ref(),
+        &convert,
+        &scale,
+        &filter,
+        &encoder,
+        &parse,
+        &tee,
+    ];
+    pipeline.add_many(elements)?;
+    gst::Element::link_many(elements)?;
+    Ok((src, tee))
+}
+
+fn build_audio(
+    pipeline: &gst::Pipeline,
+    config: &MediaConfig,
+) -> Result<(gst_app::AppSrc, gst::Element), MediaError> {
+    let raw_caps = gst_audio::AudioCapsBuilder::new_interleaved()
+        .format(gst_audio::AudioFormat::F32le)
+        .rate(AUDIO_RATE as i32)
+        .channels(i32::from(AUDIO_CHANNELS))
+        .build();
+    let mixer = make("audiomixer", Some("amix"))?;
+    // Wait this long for late game audio before mixing without it.
+    mixer.set_property("latency", gst::ClockTime::from_mseconds(100).nseconds());
+    let mixed_filter = gst::ElementFactory::make("capsfilter")
+        .property("caps", &raw_caps)
+        .build()
+        .map_err(|_| MediaError::Build("capsfilter missing".into()))?;
+    let convert = make("audioconvert", None)?;
+    let encoder = make("voaacenc", Some("aenc"))?;
+    encoder.set_property("bitrate", (config.audio_kbps * 1000) as i32);
+    let parse = make("aacparse", None)?;
+    let tee = make("tee", Some("atee"))?;
+    tee.set_property("allow-not-linked", true);
+    let chain = [&mixer, &mixed_filter, &convert, &encoder, &parse, &tee];
+    pipeline.add_many(chain)?;
+    gst::Element::link_many(chain)?;
+
+    // A live silent bed keeps the audio track clocked when no game is shown and no mic is on.
+    let silence = make("audiotestsrc", Some("silence"))?;
+    silence.set_property_from_str("wave", "silence");
+    silence.set_property("is-live", true);
+    add_audio_source(pipeline, &mixer, &silence, &raw_caps)?;
+
+    let game = gst_app::AppSrc::builder()
+        .name("game_audio")
+        .caps(&raw_caps)
+        .format(gst::Format::Time)
+        .is_live(true)
+        .do_timestamp(false)
+        .stream_type(gst_app::AppStreamType::Stream)
+        .max_time(gst::ClockTime::from_seconds(1))
+        .leaky_type(gst_app::AppLeakyType::Downstream)
+        .build();
+    add_audio_source(pipeline, &mixer, game.upcast_ref(), &raw_caps)?;
+
+    if let Some(mic) = mic_source(&config.mic)? {
+        add_audio_source(pipeline, &mixer, &mic, &raw_caps)?;
+    }
+    Ok((game, tee))
+}
+
+fn mic_source(mic: &MicSource) -> Result<Option<gst::Element>, MediaError> {
+    let element = match mic {
+        MicSource::None => return Ok(None),
+        MicSource::Auto => make("pulsesrc", Some("mic"))?,
+        MicSource::Pulse(device) => {
+            let src = make("pulsesrc", Some("mic"))?;
+            src.set_property("device", device);
+            src
+        }
+        MicSource::TestTone => {
+            let src = make("audiotestsrc", Some("mic"))?;
+            src.set_property("is-live", true);
+            src.set_property("freq", 1000.0f64);
+            src.set_property("volume", 0.3f64);
+            src
+        }
+        MicSource::File(path) => {
+            let bin = gst::Bin::with_name("mic");
+            let file = make("filesrc", None)?;
+            file.set_property("location", path.display().to_string());
+            let parse = make("wavparse", None)?;
+            let pace = make("identity", None)?;
+            pace.set_property("sync", true);
+            bin.add_many([&file, &parse, &pace])?;
+            gst::Element::link_many([&file, &parse])?;
+            let pace_sink = pace
+                .static_pad("sink")
+                .ok_or_else(|| MediaError::Build("identity has no sink pad".into()))?;
+            // wavparse exposes its pad once it has read the header.
+            parse.connect_pad_added(move |_, pad| {
+                let _ = pad.link(&pace_sink);
+            });
+            let src_pad = pace
+                .static_pad("src")
+                .ok_or_else(|| MediaError::Build("identity has no src pad".into()))?;
+            let ghost = gst::GhostPad::with_target(&src_pad)?;
+            bin.add_pad(&ghost)?;
+            bin.upcast()
+        }
+    };
+    Ok(Some(element))
+}
+
+fn add_audio_source(
+    pipeline: &gst::Pipeline,
+    mixer: &gst::Element,
+    source: &gst::Element,
+    caps: &gst::Caps,
+) -> Result<(), MediaError> {
+    let convert = make("audioconvert", None)?;
+    let resample = make("audioresample", None)?;
+    let filter = gst::ElementFactory::make("capsfilter")
+        .property("caps", caps)
+        .build()
+        .map_err(|_| MediaError::Build("capsfilter missing".into()))?;
+    let chain = [source, &convert, &resample, &filter];
+    pipeline.add_many(chain)?;
+    gst::Element::link_many(chain)?;
+    filter.link(mixer)?;
+    Ok(())
+}
+
+fn build_output(
+    pipeline: &gst::Pipeline,
+    index: usize,
+    output: &Output,
+    video_tee: &gst::Element,
+    audio_tee: &gst::Element,
+) -> Result<(), MediaError> {
+    let name = |part: &str| format!("out{index}_{part}");
+    let mux = match output.container {
+        Container::Flv => {
+            let mux = make("flvmux", Some(&name("mux")))?;
+            mux.set_property("streamable", output.is_network());
+            mux
+        }
+        Container::MpegTs => make("mpegtsmux", Some(&name("mux")))?,
+        Container::Mp4 => make("mp4mux", Some(&name("mux")))?,
+        Container::Matroska => make("matroskamux", Some(&name("mux")))?,
+    };
+    let sink = match &output.destination {
+        Destination::Rtmp(url) => {
+            let sink = make("rtmp2sink", Some(&name("sink")))?;
+            sink.set_property("location", url);
+            sink
+        }
+        Destination::Srt(url) => {
+            let sink = make("srtsink", Some(&name("sink")))?;
+            sink.set_property("uri", url);
+            sink.set_property("wait-for-connection", false);
+            sink
+        }
+        Destination::File(path) => {
+            let sink = make("filesink", Some(&name("sink")))?;
+            sink.set_property("location", path.display().to_string());
+            sink
+        }
+    };
+    // Outputs must not hold back the live encoder: sinks do not sync, the queues absorb jitter.
+    sink.set_property("sync", false);
+    let video_queue = make("queue", Some(&name("vqueue")))?;
+    let audio_queue = make("queue", Some(&name("aqueue")))?;
+    pipeline.add_many([&video_queue, &audio_queue, &mux, &sink])?;
+    video_tee.link(&video_queue)?;
+    audio_tee.link(&audio_queue)?;
+    video_queue.link(&mux)?;
+    audio_queue.link(&mux)?;
+    mux.link(&sink)?;
+    Ok(())
+}
+
+fn spawn_bus_thread(
+    pipeline: &gst::Pipeline,
+    outputs: &[Output],
+    events: Sender<MediaEvent>,
+    stop: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>, MediaError> {
+    let bus = pipeline
+        .bus()
+        .ok_or_else(|| MediaError::Build("pipeline has no bus".into()))?;
+    let pipeline_name = pipeline.name();
+    let outputs: Vec<String> = outputs.iter().map(ToString::to_string).collect();
+    std::thread::Builder::new()
+        .name("livestream-media-bus".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Acquire) {
+                let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else {
+                    continue;
+                };
+                let event = match msg.view() {
+                    gst::MessageView::Error(err) => {
+                        let element = msg.src().map(|s| s.name().to_string()).unwrap_or_default();
+                        let output = element
+                            .strip_prefix("out")
+                            .and_then(|rest| rest.split('_').next())
+                            .and_then(|i| i.parse::<usize>().ok())
+                            .and_then(|i| outputs.get(i).cloned());
+                        let message = err.error().to_string();
+                        warn!(
+                            element,
+                            output = output.as_deref().unwrap_or("-"),
+                            "pipeline error: {message}"
+                        );
+                        MediaEvent::Error { output, message }
+                    }
+                    gst::MessageView::Eos(_) => MediaEvent::Eos,
+                    gst::MessageView::StateChanged(change)
+                        if msg.src().map(|s| s.name()) == Some(pipeline_name.clone())
+                            && change.current() == gst::State::Playing =>
+                    {
+                        MediaEvent::Playing
+                    }
+                    gst::MessageView::Warning(warning) => {
+                        debug!("pipeline warning: {}", warning.error());
+                        continue;
+                    }
+                    _ => continue,
+                };
+                if events.send(event).is_err() {
+                    return;
+                }
+            }
+        })
+        .map_err(|err| MediaError::Build(format!("cannot start bus thread: {err}")))
+}
+
+fn spawn_pump(
+    pipeline: &gst::Pipeline,
+    video_src: &gst_app::AppSrc,
+    config: &MediaConfig,
+    latest: Arc<Mutex<Option<VideoFrame>>>,
+    stats: Arc<MediaStats>,
+    stop: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>, MediaError> {
+    let pipeline = pipeline.clone();
+    let src = video_src.clone();
+    let fps = config.fps;
+    let encoder = pipeline
+        .by_name("venc")
+        .ok_or_else(|| MediaError::Build("encoder missing".into()))?;
+    std::thread::Builder::new()
+        .name("livestream-frame-pump".into())
+        .spawn(move || {
+            let interval = Duration::from_nanos(1_000_000_000 / u64::from(fps));
+            let mut state = PumpState::default();
+            let mut last: Option<VideoFrame> = None;
+            let mut caps_of: Option<(PixelFormat, u32, u32)> = None;
+            let mut first_pts: Option<u64> = None;
+            let mut index = 0u64;
+            let mut next = Instant::now();
+            while !stop.load(Ordering::Acquire) {
+                let now = Instant::now();
+                if now < next {
+                    std::thread::sleep((next - now).min(Duration::from_millis(20)));
+                    continue;
+                }
+                next += interval;
+                let fresh = latest
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                let action = state.tick(fresh.as_ref().map(|f| f.source));
+                if let Some(frame) = fresh {
+                    last = Some(frame);
+                }
+                let Some(frame) = last.as_ref() else {
+                    continue;
+                };
+                if matches!(action, TickAction::Wait) {
+                    continue;
+                }
+                let Some(base) = pipeline.base_time() else {
+                    continue;
+                };
+                let Some(clock) = pipeline.clock() else {
+                    continue;
+                };
+                let running = clock.time().nseconds().saturating_sub(base.nseconds());
+                let first = *first_pts.get_or_insert(running);
+                let pts = frame_pts_ns(first, index, fps);
+                index += 1;
+                let shape = (frame.header.format, frame.header.width, frame.header.height);
+                if caps_of != Some(shape) {
+                    src.set_caps(Some(&video_caps(shape.0, shape.1, shape.2, fps)));
+                    caps_of = Some(shape);
+                }
+                if let TickAction::Fresh { keyframe: true } = action {
+                    let event = gst_video::UpstreamForceKeyUnitEvent::builder()
+                        .all_headers(true)
+                        .build();
+                    if let Some(pad) = encoder.static_pad("src") {
+                        pad.send_event(event);
+                    }
+                    stats.keyframes_forced.fetch_add(1, Ordering::Relaxed);
+                }
+                // A new buffer header sharing the frame's memory: repeats cost no copy.
+                let mut buffer = frame.buffer.copy();
+                if let Some(buffer) = buffer.get_mut() {
+                    buffer.set_pts(gst::ClockTime::from_nseconds(pts));
+                    buffer.set_duration(gst::ClockTime::from_nseconds(
+                        1_000_000_000 / u64::from(fps),
+                    ));
+                }
+                if src.push_buffer(buffer).is_err() {
+                    debug!("video appsrc refused a frame (pipeline stopping)");
+                    continue;
+                }
+                stats.frames_pushed.fetch_add(1, Ordering::Relaxed);
+                if matches!(action, TickAction::Repeat) {
+                    stats.frames_repeated.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        })
+        .map_err(|err| MediaError::Build(format!("cannot start frame pump: {err}")))
+}

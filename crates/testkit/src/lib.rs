@@ -1,0 +1,198 @@
+//! Real servers and checkers for end-to-end tests: a private nginx-rtmp
+//! started from the project's script, child processes that are always
+//! reaped, and ffprobe/ffmpeg to decode what was written.
+//!
+//! Everything started here is stopped by pid when its guard drops, so a
+//! failing test leaves no process behind.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use livestream_testsrc::pattern;
+
+/// A free loopback TCP port (the listener is dropped before use).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A script of the project's `scripts/` directory.
+pub fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(name)
+}
+
+/// nginx with the RTMP module on a loopback port; its master is stopped (by pid) on drop.
+pub struct NginxRtmp {
+    _process: Reaped,
+    /// Its directory (config, logs, recordings).
+    pub dir: PathBuf,
+    /// Its port.
+    pub port: u16,
+}
+
+impl NginxRtmp {
+    /// Starts it and waits until it accepts connections.
+    pub fn start(dir: &Path) -> Self {
+        let port = free_port();
+        let process = Reaped::spawn(
+            Command::new(script("nginx-rtmp.sh"))
+                .arg(dir)
+                .arg(port.to_string())
+                .stdout(Stdio::null()),
+        );
+        let server = Self {
+            _process: process,
+            dir: dir.to_owned(),
+            port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nginx-rtmp did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// The publish URL for a stream key.
+    pub fn url(&self, key: &str) -> String {
+        format!("rtmp://127.0.0.1:{}/live/{key}", self.port)
+    }
+
+    /// Where nginx records a stream key.
+    pub fn recording(&self, key: &str) -> PathBuf {
+        self.dir.join("recordings").join(format!("{key}.flv"))
+    }
+}
+
+/// One stream as ffprobe sees it.
+#[derive(Debug)]
+pub struct ProbedStream {
+    /// Codec name (`h264`, `aac`).
+    pub codec: String,
+    /// Width (video).
+    pub width: u64,
+    /// Height (video).
+    pub height: u64,
+    /// Frames counted by decoding.
+    pub frames: u64,
+    /// Average frame rate as ffprobe reports it (`15/1`).
+    pub rate: String,
+}
+
+/// Probes every stream of a file, counting frames by decoding.
+pub fn probe(path: &Path) -> Vec<ProbedStream> {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-show_entries"])
+        .arg("stream=codec_name,width,height,nb_read_frames,avg_frame_rate")
+        .args(["-of", "json"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    assert!(
+        output.status.success(),
+        "ffprobe failed on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    json["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| ProbedStream {
+            codec: s["codec_name"].as_str().unwrap_or_default().to_owned(),
+            width: s["width"].as_u64().unwrap_or(0),
+            height: s["height"].as_u64().unwrap_or(0),
+            frames: s["nb_read_frames"]
+                .as_str()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+            rate: s["avg_frame_rate"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+/// Decodes every video frame to gray and reads its burned-in counter
+/// (`None` for frames without a legible counter).
+pub fn frame_counters(path: &Path, width: u32, height: u32) -> Vec<Option<u32>> {
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        .output()
+        .expect("ffmpeg");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let frame_len = (width * height) as usize;
+    output
+        .stdout
+        .chunks_exact(frame_len)
+        .map(|luma| pattern::read_counter(luma, width, height, width as usize))
+        .collect()
+}
+
+/// A child process that is stopped (SIGTERM, then SIGKILL) and reaped on drop.
+#[derive(Debug)]
+pub struct Reaped {
+    child: Option<Child>,
+}
+
+impl Reaped {
+    /// Spawns `command`.
+    pub fn spawn(command: &mut Command) -> Self {
+        let child = command.spawn().expect("spawn child process");
+        Self { child: Some(child) }
+    }
+
+    /// The child's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Sends a signal by name (`TERM`, `KILL`, …) without waiting.
+    pub fn signal(&self, name: &str) {
+        let _ = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status();
+    }
+
+    /// Waits up to `timeout` for the child to exit by itself; returns its exit code.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<i32> {
+        let child = self.child.as_mut()?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status.code().unwrap_or(-1));
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.signal("TERM");
+            if self.wait_timeout(Duration::from_secs(5)).is_none()
+                && let Some(mut child) = self.child.take()
+            {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
