@@ -6,7 +6,8 @@
 # Writes DIR/nginx.conf, keeps logs in DIR, records every stream it receives
 # to DIR/recordings/<stream>.flv, and listens on 127.0.0.1:PORT at
 # rtmp://127.0.0.1:PORT/live/<stream>. It stays in the foreground (its pid is
-# the nginx master's), so the caller stops it by pid.
+# the nginx master's), so the caller stops it by pid; it also gets SIGTERM if
+# the caller dies first, so a killed test leaves no server behind.
 set -euo pipefail
 dir=$(realpath -m "${1:?usage: nginx-rtmp.sh DIR PORT}")
 port=${2:?usage: nginx-rtmp.sh DIR PORT}
@@ -42,4 +43,4 @@ rtmp {
   }
 }
 CONF
-exec nginx -p "$dir/tmp" -e "$dir/error.log" -c "$dir/nginx.conf"
+exec setpriv --pdeathsig TERM -- nginx -p "$dir/tmp" -e "$dir/error.log" -c "$dir/nginx.conf"

@@ -54,6 +54,8 @@ pub struct Streaming {
     dirty: bool,
     /// Whether games were last asked for media as live (to re-ask on a change).
     media_live: bool,
+    /// Outputs currently down (redacted URL → reconnection attempt), or failed for good (`None`).
+    outputs_down: std::collections::BTreeMap<String, Option<u32>>,
 }
 
 impl Default for Streaming {
@@ -70,6 +72,7 @@ impl Default for Streaming {
             last_broadcast: None,
             dirty: false,
             media_live: false,
+            outputs_down: Default::default(),
         }
     }
 }
@@ -94,9 +97,12 @@ impl Streaming {
             stats.outputs = streamer
                 .outputs()
                 .iter()
-                .map(|o| OutputStatus {
-                    url: o.to_string(),
-                    connected: true,
+                .map(|o| {
+                    let url = o.to_string();
+                    OutputStatus {
+                        connected: !self.outputs_down.contains_key(&url),
+                        url,
+                    }
                 })
                 .collect();
         }
@@ -123,7 +129,48 @@ impl Streaming {
             }
         }
         self.live_since = None;
+        self.outputs_down.clear();
         self.set_phase(StreamPhase::Idle);
+    }
+
+    /// Applies one pipeline event; returns a fatal error message, if any.
+    fn apply(&mut self, event: MediaEvent) -> Option<String> {
+        match event {
+            MediaEvent::Error {
+                output: Some(output),
+                message,
+            } => {
+                error!(%output, "output failed for good: {message}; the other outputs go on");
+                self.outputs_down.insert(output, None);
+                self.dirty = true;
+                None
+            }
+            MediaEvent::Error {
+                output: None,
+                message,
+            } => Some(message),
+            MediaEvent::OutputDown {
+                output,
+                attempt,
+                retry_in,
+            } => {
+                self.outputs_down.insert(output, Some(attempt));
+                self.set_phase(StreamPhase::Reconnecting {
+                    attempt,
+                    retry_in_ms: retry_in.as_millis() as u64,
+                });
+                None
+            }
+            MediaEvent::OutputUp { output } => {
+                info!(%output, "output back up");
+                self.outputs_down.remove(&output);
+                if !self.outputs_down.values().any(Option::is_some) {
+                    self.set_phase(StreamPhase::Live);
+                }
+                None
+            }
+            MediaEvent::Playing | MediaEvent::Eos => None,
+        }
     }
 }
 
@@ -169,15 +216,15 @@ pub fn drive_stream(
             StreamCommand::Stop => streaming.stop(),
         }
     }
-    let failure = streaming.streamer.as_ref().and_then(|streamer| {
-        streamer.events().try_iter().find_map(|event| match event {
-            MediaEvent::Error { output, message } => Some(match output {
-                Some(output) => format!("{output}: {message}"),
-                None => message,
-            }),
-            _ => None,
-        })
-    });
+    let events: Vec<MediaEvent> = streaming
+        .streamer
+        .as_ref()
+        .map(|streamer| streamer.events().try_iter().collect())
+        .unwrap_or_default();
+    let failure = events
+        .into_iter()
+        .filter_map(|event| streaming.apply(event))
+        .last();
     if let Some(message) = failure {
         error!("stream failed: {message}");
         if let Some(streamer) = streaming.streamer.take() {

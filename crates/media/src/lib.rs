@@ -16,5 +16,5 @@ mod pump;
 pub use audio::{AudioTimeline, PlacedChunk, SWITCH_FADE_NS};
 pub use config::{AUDIO_CHANNELS, AUDIO_RATE, MediaConfig, MicSource, X264_PRESETS};
 pub use output::{Container, Destination, Output, OutputError, redact_url};
-pub use pipeline::{MediaError, MediaEvent, MediaStats, Streamer, VideoFrame};
+pub use pipeline::{MediaError, MediaEvent, MediaStats, Streamer, VideoFrame, reconnect_delay};
 pub use pump::{PumpState, TickAction, frame_pts_ns};

@@ -67,6 +67,20 @@ pub enum MediaEvent {
         /// What GStreamer said.
         message: String,
     },
+    /// A network output lost its connection; it is rebuilt after `retry_in`.
+    OutputDown {
+        /// The output, redacted.
+        output: String,
+        /// Reconnection attempt about to be made, from 1.
+        attempt: u32,
+        /// Delay before the attempt.
+        retry_in: Duration,
+    },
+    /// A rebuilt output has been sending without error for a while.
+    OutputUp {
+        /// The output, redacted.
+        output: String,
+    },
     /// All outputs received end-of-stream (files are finalised).
     Eos,
 }
@@ -183,15 +197,16 @@ impl Streamer {
 
         let (video_src, video_tee) = build_video(&pipeline, &config)?;
         let (audio_src, audio_tee) = build_audio(&pipeline, &config)?;
-        for (index, output) in config.outputs.iter().enumerate() {
-            build_output(&pipeline, index, output, &video_tee, &audio_tee)?;
+        let mut branches = Branches::new(&pipeline, video_tee, audio_tee, &config.outputs);
+        for index in 0..config.outputs.len() {
+            branches.build(index)?;
         }
 
         let (events_tx, events) = crossbeam_channel::unbounded();
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(MediaStats::default());
         let latest: Arc<Mutex<Option<VideoFrame>>> = Arc::default();
-        let bus_thread = spawn_bus_thread(&pipeline, &config.outputs, events_tx, stop.clone())?;
+        let bus_thread = spawn_bus_thread(&pipeline, branches, events_tx, stop.clone())?;
 
         pipeline
             .set_state(gst::State::Playing)
@@ -536,88 +551,341 @@ fn add_audio_source(
     Ok(())
 }
 
-fn build_output(
-    pipeline: &gst::Pipeline,
-    index: usize,
-    output: &Output,
-    video_tee: &gst::Element,
-    audio_tee: &gst::Element,
-) -> Result<(), MediaError> {
-    let name = |part: &str| format!("out{index}_{part}");
-    let mux = match output.container {
-        Container::Flv => {
-            let mux = make("flvmux", Some(&name("mux")))?;
-            mux.set_property("streamable", output.is_network());
-            mux
+/// First reconnection delay; doubles per failed attempt.
+const RECONNECT_FIRST: Duration = Duration::from_millis(500);
+/// Longest reconnection delay.
+const RECONNECT_MAX: Duration = Duration::from_secs(30);
+/// Error-free time after which a rebuilt output counts as up again.
+const RECONNECT_SETTLED: Duration = Duration::from_secs(3);
+
+/// Delay before reconnection attempt `attempt` (from 1): 0.5 s, 1 s, 2 s, … 30 s.
+pub fn reconnect_delay(attempt: u32) -> Duration {
+    RECONNECT_FIRST
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(RECONNECT_MAX)
+}
+
+/// Where one output is in its life.
+#[derive(Debug)]
+enum BranchState {
+    /// Built and (as far as we know) sending.
+    Up {
+        /// When it was (re)built; `None` once it has settled.
+        unsettled_since: Option<Instant>,
+    },
+    /// Torn down after a failure; rebuilt at `at`.
+    Waiting { at: Instant },
+    /// A file output that failed: not retried, the others go on.
+    Failed,
+}
+
+/// One output's elements and its two tee pads.
+#[derive(Debug)]
+struct Branch {
+    elements: Vec<gst::Element>,
+    tee_pads: [gst::Pad; 2],
+}
+
+/// The output branches hanging off the video and audio tees: built at start,
+/// and for network outputs torn down and rebuilt with back-off after a failure
+/// while every other output keeps going.
+struct Branches {
+    pipeline: gst::Pipeline,
+    video_tee: gst::Element,
+    audio_tee: gst::Element,
+    outputs: Vec<Output>,
+    /// Per output: set (from the bus's sync handler, before the failing
+    /// element's error can reach the tee) to make the tee drop that branch's data.
+    dead: Arc<[AtomicBool]>,
+    built: Vec<Option<Branch>>,
+    states: Vec<BranchState>,
+    attempts: Vec<u32>,
+    generation: u32,
+}
+
+impl Branches {
+    fn new(
+        pipeline: &gst::Pipeline,
+        video_tee: gst::Element,
+        audio_tee: gst::Element,
+        outputs: &[Output],
+    ) -> Self {
+        Self {
+            pipeline: pipeline.clone(),
+            video_tee,
+            audio_tee,
+            outputs: outputs.to_vec(),
+            dead: outputs.iter().map(|_| AtomicBool::new(false)).collect(),
+            built: outputs.iter().map(|_| None).collect(),
+            states: outputs
+                .iter()
+                .map(|_| BranchState::Up {
+                    unsettled_since: None,
+                })
+                .collect(),
+            attempts: vec![0; outputs.len()],
+            generation: 0,
         }
-        Container::MpegTs => make("mpegtsmux", Some(&name("mux")))?,
-        Container::Mp4 => make("mp4mux", Some(&name("mux")))?,
-        Container::Matroska => make("matroskamux", Some(&name("mux")))?,
-    };
-    let sink = match &output.destination {
-        Destination::Rtmp(url) => {
-            let sink = make("rtmp2sink", Some(&name("sink")))?;
-            sink.set_property("location", url);
-            sink
+    }
+
+    /// Which output an element belongs to, from its name (`out<index>_<generation>_<part>`).
+    fn output_of(name: &str) -> Option<usize> {
+        name.strip_prefix("out")?.split('_').next()?.parse().ok()
+    }
+
+    fn build(&mut self, index: usize) -> Result<(), MediaError> {
+        self.generation += 1;
+        let output = &self.outputs[index];
+        let name = |part: &str| format!("out{index}_{}_{part}", self.generation);
+        let mux = match output.container {
+            Container::Flv => {
+                let mux = make("flvmux", Some(&name("mux")))?;
+                mux.set_property("streamable", output.is_network());
+                mux
+            }
+            Container::MpegTs => make("mpegtsmux", Some(&name("mux")))?,
+            Container::Mp4 => make("mp4mux", Some(&name("mux")))?,
+            Container::Matroska => make("matroskamux", Some(&name("mux")))?,
+        };
+        let sink = match &output.destination {
+            Destination::Rtmp(url) => {
+                let sink = make("rtmp2sink", Some(&name("sink")))?;
+                sink.set_property("location", url);
+                sink
+            }
+            Destination::Srt(url) => {
+                let sink = make("srtsink", Some(&name("sink")))?;
+                sink.set_property("uri", url);
+                sink.set_property("wait-for-connection", false);
+                sink
+            }
+            Destination::File(path) => {
+                let sink = make("filesink", Some(&name("sink")))?;
+                sink.set_property("location", path.display().to_string());
+                sink
+            }
+        };
+        // Outputs must not hold back the live encoder: sinks do not sync, the queues absorb jitter.
+        sink.set_property("sync", false);
+        let video_queue = make("queue", Some(&name("vqueue")))?;
+        let audio_queue = make("queue", Some(&name("aqueue")))?;
+        let elements = vec![
+            video_queue.clone(),
+            audio_queue.clone(),
+            mux.clone(),
+            sink.clone(),
+        ];
+        self.pipeline.add_many(&elements)?;
+        let mut tee_pads = Vec::with_capacity(2);
+        for (tee, queue) in [
+            (&self.video_tee, &video_queue),
+            (&self.audio_tee, &audio_queue),
+        ] {
+            let tee_pad = tee
+                .request_pad_simple("src_%u")
+                .ok_or_else(|| MediaError::Build("tee gave no pad".into()))?;
+            let queue_pad = queue
+                .static_pad("sink")
+                .ok_or_else(|| MediaError::Build("queue has no sink pad".into()))?;
+            tee_pad
+                .link(&queue_pad)
+                .map_err(|err| MediaError::Build(format!("linking an output: {err}")))?;
+            let dead = self.dead.clone();
+            tee_pad.add_probe(
+                gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+                move |_, _| {
+                    if dead[index].load(Ordering::Acquire) {
+                        gst::PadProbeReturn::Drop
+                    } else {
+                        gst::PadProbeReturn::Ok
+                    }
+                },
+            );
+            tee_pads.push(tee_pad);
         }
-        Destination::Srt(url) => {
-            let sink = make("srtsink", Some(&name("sink")))?;
-            sink.set_property("uri", url);
-            sink.set_property("wait-for-connection", false);
-            sink
+        // Linked after the tees so the muxer sees which queue carries video and which audio.
+        video_queue.link(&mux)?;
+        audio_queue.link(&mux)?;
+        mux.link(&sink)?;
+        let [video_pad, audio_pad]: [gst::Pad; 2] = tee_pads
+            .try_into()
+            .map_err(|_| MediaError::Build("expected two tee pads".into()))?;
+        self.built[index] = Some(Branch {
+            elements,
+            tee_pads: [video_pad, audio_pad],
+        });
+        Ok(())
+    }
+
+    /// Removes a failed branch from the running pipeline.
+    fn tear_down(&mut self, index: usize) {
+        let Some(branch) = self.built[index].take() else {
+            return;
+        };
+        for (tee, pad) in [&self.video_tee, &self.audio_tee]
+            .into_iter()
+            .zip(&branch.tee_pads)
+        {
+            tee.release_request_pad(pad);
         }
-        Destination::File(path) => {
-            let sink = make("filesink", Some(&name("sink")))?;
-            sink.set_property("location", path.display().to_string());
-            sink
+        // Downstream first: a stopped muxer releases the queue threads blocked
+        // pushing into it, so stopping the queues cannot deadlock.
+        for element in branch.elements.iter().rev() {
+            let _ = element.set_state(gst::State::Null);
+            let _ = self.pipeline.remove(element);
         }
-    };
-    // Outputs must not hold back the live encoder: sinks do not sync, the queues absorb jitter.
-    sink.set_property("sync", false);
-    let video_queue = make("queue", Some(&name("vqueue")))?;
-    let audio_queue = make("queue", Some(&name("aqueue")))?;
-    pipeline.add_many([&video_queue, &audio_queue, &mux, &sink])?;
-    video_tee.link(&video_queue)?;
-    audio_tee.link(&audio_queue)?;
-    video_queue.link(&mux)?;
-    audio_queue.link(&mux)?;
-    mux.link(&sink)?;
-    Ok(())
+    }
+
+    /// Reacts to an error of output `index`; returns what to tell the owner.
+    fn on_error(&mut self, index: usize, now: Instant) -> Option<MediaEvent> {
+        if matches!(
+            self.states[index],
+            BranchState::Waiting { .. } | BranchState::Failed
+        ) {
+            return None; // already handled (several elements of a branch may report)
+        }
+        self.tear_down(index);
+        let output = self.outputs[index].to_string();
+        if !self.outputs[index].is_network() {
+            self.states[index] = BranchState::Failed;
+            return None;
+        }
+        self.attempts[index] += 1;
+        let attempt = self.attempts[index];
+        let retry_in = reconnect_delay(attempt);
+        self.states[index] = BranchState::Waiting { at: now + retry_in };
+        warn!(%output, attempt, ?retry_in, "output lost; reconnecting");
+        Some(MediaEvent::OutputDown {
+            output,
+            attempt,
+            retry_in,
+        })
+    }
+
+    /// Rebuilds outputs whose delay has passed; reports outputs that settled.
+    fn tick(&mut self, now: Instant, encoder: Option<&gst::Element>) -> Vec<MediaEvent> {
+        let mut events = Vec::new();
+        for index in 0..self.outputs.len() {
+            match self.states[index] {
+                BranchState::Waiting { at } if now >= at => {
+                    let rebuilt = self.build(index).and_then(|()| {
+                        for element in self.built[index]
+                            .as_ref()
+                            .map_or(&[][..], |b| &b.elements[..])
+                        {
+                            element
+                                .sync_state_with_parent()
+                                .map_err(|err| MediaError::State(err.to_string()))?;
+                        }
+                        Ok(())
+                    });
+                    self.dead[index].store(false, Ordering::Release);
+                    match rebuilt {
+                        Ok(()) => {
+                            info!(output = %self.outputs[index], "output rebuilt");
+                            self.states[index] = BranchState::Up {
+                                unsettled_since: Some(now),
+                            };
+                            // The new muxer must start on a keyframe.
+                            if let Some(pad) = encoder.and_then(|e| e.static_pad("src")) {
+                                pad.send_event(
+                                    gst_video::UpstreamForceKeyUnitEvent::builder()
+                                        .all_headers(true)
+                                        .build(),
+                                );
+                            }
+                        }
+                        Err(err) => {
+                            warn!(output = %self.outputs[index], "rebuilding failed: {err}");
+                            self.dead[index].store(true, Ordering::Release);
+                            self.states[index] = BranchState::Up {
+                                unsettled_since: Some(now),
+                            };
+                            events.extend(self.on_error(index, now));
+                        }
+                    }
+                }
+                BranchState::Up {
+                    unsettled_since: Some(since),
+                } if now.duration_since(since) >= RECONNECT_SETTLED => {
+                    self.states[index] = BranchState::Up {
+                        unsettled_since: None,
+                    };
+                    self.attempts[index] = 0;
+                    events.push(MediaEvent::OutputUp {
+                        output: self.outputs[index].to_string(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        events
+    }
 }
 
 fn spawn_bus_thread(
     pipeline: &gst::Pipeline,
-    outputs: &[Output],
+    mut branches: Branches,
     events: Sender<MediaEvent>,
     stop: Arc<AtomicBool>,
 ) -> Result<JoinHandle<()>, MediaError> {
     let bus = pipeline
         .bus()
         .ok_or_else(|| MediaError::Build("pipeline has no bus".into()))?;
+    // Runs in the failing element's streaming thread, before its error flows
+    // back to the tee: from now on the tee drops that branch's data instead of
+    // failing the whole pipeline.
+    let dead = branches.dead.clone();
+    bus.set_sync_handler(move |_, msg| {
+        if let gst::MessageView::Error(_) = msg.view()
+            && let Some(index) = msg.src().and_then(|s| Branches::output_of(&s.name()))
+            && let Some(flag) = dead.get(index)
+        {
+            flag.store(true, Ordering::Release);
+        }
+        gst::BusSyncReply::Pass
+    });
     let pipeline_name = pipeline.name();
-    let outputs: Vec<String> = outputs.iter().map(ToString::to_string).collect();
+    let encoder = pipeline.by_name("venc");
     std::thread::Builder::new()
         .name("livestream-media-bus".into())
         .spawn(move || {
             while !stop.load(Ordering::Acquire) {
+                for event in branches.tick(Instant::now(), encoder.as_ref()) {
+                    if events.send(event).is_err() {
+                        return;
+                    }
+                }
                 let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else {
                     continue;
                 };
                 let event = match msg.view() {
                     gst::MessageView::Error(err) => {
                         let element = msg.src().map(|s| s.name().to_string()).unwrap_or_default();
-                        let output = element
-                            .strip_prefix("out")
-                            .and_then(|rest| rest.split('_').next())
-                            .and_then(|i| i.parse::<usize>().ok())
-                            .and_then(|i| outputs.get(i).cloned());
                         let message = err.error().to_string();
-                        warn!(
-                            element,
-                            output = output.as_deref().unwrap_or("-"),
-                            "pipeline error: {message}"
-                        );
-                        MediaEvent::Error { output, message }
+                        match Branches::output_of(&element) {
+                            Some(index) => {
+                                let output = branches.outputs[index].to_string();
+                                warn!(element, %output, "output error: {message}");
+                                match branches.on_error(index, Instant::now()) {
+                                    Some(event) => event,
+                                    None if !branches.outputs[index].is_network() => {
+                                        MediaEvent::Error {
+                                            output: Some(output),
+                                            message,
+                                        }
+                                    }
+                                    None => continue,
+                                }
+                            }
+                            None => {
+                                warn!(element, "pipeline error: {message}");
+                                MediaEvent::Error {
+                                    output: None,
+                                    message,
+                                }
+                            }
+                        }
                     }
                     gst::MessageView::Eos(_) => MediaEvent::Eos,
                     gst::MessageView::StateChanged(change)
@@ -728,4 +996,25 @@ fn spawn_pump(
             }
         })
         .map_err(|err| MediaError::Build(format!("cannot start frame pump: {err}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_backs_off_exponentially_up_to_a_cap() {
+        assert_eq!(reconnect_delay(1), Duration::from_millis(500));
+        assert_eq!(reconnect_delay(2), Duration::from_secs(1));
+        assert_eq!(reconnect_delay(4), Duration::from_secs(4));
+        assert_eq!(reconnect_delay(7), Duration::from_secs(30));
+        assert_eq!(reconnect_delay(u32::MAX), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn branch_elements_name_their_output() {
+        assert_eq!(Branches::output_of("out3_12_sink"), Some(3));
+        assert_eq!(Branches::output_of("venc"), None);
+        assert_eq!(Branches::output_of("outx_1_mux"), None);
+    }
 }

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use livestream_ipc::monotonic_ns;
-use livestream_media::{MediaConfig, MicSource, Output, Streamer, VideoFrame};
+use livestream_media::{MediaConfig, MediaEvent, MicSource, Output, Streamer, VideoFrame};
 use livestream_protocol::{AudioChunkHeader, PixelFormat, VideoFrameHeader};
 use livestream_testkit::{NginxRtmp, frame_counters, probe};
 use livestream_testsrc::{pattern, tone::Tone};
@@ -161,6 +161,62 @@ fn rtmp_output_reaches_a_real_ingest() {
     assert_eq!((video.width, video.height), (u64::from(W), u64::from(H)));
     assert!(video.frames >= 20, "{} frames recorded", video.frames);
     assert!(streams.iter().any(|s| s.codec == "aac"));
+}
+
+#[test]
+fn a_restarted_ingest_is_reconnected_while_other_outputs_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let nginx_dir = dir.path().join("nginx");
+    let nginx = NginxRtmp::start(&nginx_dir);
+    let port = nginx.port;
+    let file = dir.path().join("out.mkv");
+    let outputs = [nginx.url("reconnect"), format!("file:{}", file.display())];
+    let streamer = Streamer::start(config(&outputs, MicSource::None)).unwrap();
+    let mut tone = Tone::new(440.0, 48_000, 2, 0.3);
+    let started = Instant::now();
+    let next = feed(&streamer, 1, 0, 2.0, &mut tone);
+    drop(nginx); // the ingest goes away mid-stream
+    let restart_at = feed(&streamer, 1, next, 3.0, &mut tone);
+    let nginx = NginxRtmp::start_on(&nginx_dir, port);
+    feed(&streamer, 1, restart_at, 8.0, &mut tone);
+    let elapsed = started.elapsed().as_secs_f64();
+    let events: Vec<MediaEvent> = streamer.events().try_iter().collect();
+    streamer.stop(Duration::from_secs(10)).unwrap();
+
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, MediaEvent::OutputDown { attempt: 1, .. })),
+        "{events:?}"
+    );
+    let up = events
+        .iter()
+        .any(|e| matches!(e, MediaEvent::OutputUp { .. }));
+    assert!(up, "the output came back: {events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| !matches!(e, MediaEvent::Error { .. })),
+        "{events:?}"
+    );
+    // The file never stopped.
+    let video = probe(&file)
+        .into_iter()
+        .find(|s| s.codec == "h264")
+        .unwrap();
+    let expected = elapsed * f64::from(FPS);
+    assert!(
+        (video.frames as f64 - expected).abs() <= 5.0,
+        "{} frames",
+        video.frames
+    );
+    // The ingest recorded again after its restart.
+    let counters = frame_counters(&nginx.recording("reconnect"), W, H);
+    let latest = counters.into_iter().flatten().max().unwrap_or(0);
+    assert!(
+        u64::from(latest) > restart_at,
+        "recording resumed after the restart (latest counter {latest}, restart at {restart_at})"
+    );
 }
 
 #[test]

@@ -38,9 +38,13 @@ pub struct NginxRtmp {
 }
 
 impl NginxRtmp {
-    /// Starts it and waits until it accepts connections.
+    /// Starts it on a free port and waits until it accepts connections.
     pub fn start(dir: &Path) -> Self {
-        let port = free_port();
+        Self::start_on(dir, free_port())
+    }
+
+    /// Starts it on `port` (e.g. again after a restart) and waits until it accepts connections.
+    pub fn start_on(dir: &Path, port: u16) -> Self {
         let process = Reaped::spawn(
             Command::new(script("nginx-rtmp.sh"))
                 .arg(dir)
