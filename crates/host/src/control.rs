@@ -13,7 +13,7 @@ pub struct CtlRequests(pub crossbeam_channel::Receiver<PendingCtl>);
 
 /// Keeps the control socket listening for the app's lifetime.
 #[derive(Resource, Debug)]
-pub struct CtlListener(#[allow(dead_code)] pub crate::ctl::CtlServer);
+pub struct CtlListener(pub crate::ctl::CtlServer);
 
 /// Handles every waiting control request.
 pub fn handle_ctl(

@@ -56,7 +56,7 @@ pub struct GameLink(pub HostLink);
 
 /// Frees the game's server slot with the entity.
 #[derive(Component, Debug)]
-pub struct GameSlot(#[allow(dead_code)] pub livestream_ipc::GameSlot);
+pub struct GameSlot(pub livestream_ipc::GameSlot);
 
 /// The socket server, as a resource.
 #[derive(Resource, Debug)]

@@ -227,9 +227,7 @@ pub fn drive_stream(
         .last();
     if let Some(message) = failure {
         error!("stream failed: {message}");
-        if let Some(streamer) = streaming.streamer.take() {
-            drop(streamer);
-        }
+        streaming.streamer = None; // torn down without finalising: the encoder itself failed
         streaming.live_since = None;
         streaming.set_phase(StreamPhase::Error { message });
     }

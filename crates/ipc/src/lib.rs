@@ -21,7 +21,7 @@ mod wire;
 
 pub use client::{ConnectError, Connection, GameLink, connect};
 pub use clock::monotonic_ns;
-pub use lanes::{LaneReceiver, LaneSender, QueueError, lanes};
+pub use lanes::QueueError;
 pub use link::{CloseReason, Envelope, Link, LinkConfig, LinkEvent, LinkStats, Outbox};
 pub use path::{
     SOCKET_ENV, SOCKET_FILE, SocketDirError, current_uid, default_socket_path, prepare_socket_dir,
