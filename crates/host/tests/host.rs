@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use livestream_testkit::{NginxRtmp, Reaped, frame_counters, probe};
+use livestream_testkit::{
+    NginxRtmp, Reaped, audio_start, frame_counters, probe, tone_levels, video_frame_times,
+};
 
 const HOST: &str = env!("CARGO_BIN_EXE_livestream-host");
 const W: u32 = 320;
@@ -58,10 +60,17 @@ fn log_file(socket: &Path, name: &str) -> std::fs::File {
     std::fs::File::create(dir.join(format!("{name}.log"))).unwrap()
 }
 
+/// Game tones and the microphone's (the host's `test-tone` mic), told apart in the recording.
+const A_TONE: f64 = 440.0;
+const B_TONE: f64 = 660.0;
+const MIC_TONE: f64 = 1000.0;
+
 fn game(socket: &Path, name: &str, first: u32, size: &str, seconds: u32) -> Reaped {
+    let tone = if first == 0 { A_TONE } else { B_TONE };
     Reaped::spawn(
         Command::new(testsrc_bin())
             .stderr(log_file(socket, name))
+            .args(["--tone", &tone.to_string()])
             .args(["--name", name, "--size", size, "--fps", "15"])
             .args(["--first-frame", &first.to_string()])
             .args(["--duration", &seconds.to_string()])
@@ -71,7 +80,8 @@ fn game(socket: &Path, name: &str, first: u32, size: &str, seconds: u32) -> Reap
     )
 }
 
-fn host(socket: &Path, outputs: &[String]) -> Reaped {
+/// Starts the host; `mic` is its `--mic` value.
+fn host(socket: &Path, outputs: &[String], mic: &str) -> Reaped {
     let mut command = Command::new(HOST);
     command
         .stderr(log_file(socket, "host"))
@@ -79,14 +89,8 @@ fn host(socket: &Path, outputs: &[String]) -> Reaped {
         .arg("--socket")
         .arg(socket)
         .args(["--size", &format!("{W}x{H}"), "--fps", "15"])
-        .args([
-            "--bitrate",
-            "600",
-            "--preset",
-            "ultrafast",
-            "--mic",
-            "test-tone",
-        ]);
+        .args(["--bitrate", "600", "--preset", "ultrafast"]);
+    command.args(["--mic", mic]);
     for output in outputs {
         command.args(["--output", output]);
     }
@@ -111,6 +115,7 @@ fn switching_between_games_keeps_one_unbroken_stream() {
             nginx.url("e2e_secret_key"),
             format!("file:{}", file.display()),
         ],
+        "test-tone", // the host's 1 kHz test microphone
     );
     wait_for("host socket", Duration::from_secs(20), || socket.exists());
     // B sends a different size: the host scales it to the output size.
@@ -184,6 +189,84 @@ fn switching_between_games_keeps_one_unbroken_stream() {
         longest_repeat >= 10,
         "while nothing was shown the last frame repeats (longest run {longest_repeat})"
     );
+    check_audio(&nginx.recording("e2e_secret_key"));
+}
+
+/// What the picture showed at one output frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Picture {
+    A,
+    B,
+    /// B's last frame repeated while nothing was shown.
+    Held,
+    Other,
+}
+
+/// The microphone is heard throughout; each game's tone only while its picture is shown.
+fn check_audio(recording: &Path) {
+    let times = video_frame_times(recording);
+    let counters = frame_counters(recording, W, H);
+    assert_eq!(times.len(), counters.len(), "one time per decoded frame");
+    let mut pictures = vec![Picture::Other; counters.len()];
+    let mut run_start = 0;
+    for i in 0..counters.len() {
+        pictures[i] = match counters[i] {
+            Some(c) if c >= B_FIRST => Picture::B,
+            Some(_) => Picture::A,
+            None => Picture::Other,
+        };
+        if i > 0 && counters[i] != counters[i - 1] {
+            run_start = i;
+        }
+        if i - run_start >= 3 && pictures[i] == Picture::B {
+            for p in &mut pictures[run_start + 1..=i] {
+                *p = Picture::Held; // a still, repeated B frame: nothing shown
+            }
+        }
+    }
+    const WINDOW: f64 = 0.5;
+    let start = audio_start(recording);
+    let levels = tone_levels(recording, &[A_TONE, B_TONE, MIC_TONE], WINDOW);
+    let (mut seen_a, mut seen_b, mut seen_held) = (0, 0, 0);
+    let last = times.last().copied().unwrap_or(0.0);
+    for (k, level) in levels.iter().enumerate() {
+        let (from, to) = (start + k as f64 * WINDOW, start + (k + 1) as f64 * WINDOW);
+        if from >= start + 1.0 && to <= last - 0.5 {
+            assert!(level[2] > 0.02, "mic tone missing at {from:.1}s: {level:?}");
+        }
+        let inside: Vec<Picture> = times
+            .iter()
+            .zip(&pictures)
+            .filter(|(t, _)| **t >= from && **t < to)
+            .map(|(_, p)| *p)
+            .collect();
+        if inside.len() < 5 || inside.iter().any(|p| *p != inside[0]) {
+            continue; // a window at a switch, or without video
+        }
+        let (a, b) = (level[0], level[1]);
+        match inside[0] {
+            Picture::A => {
+                seen_a += 1;
+                assert!(a > 0.02 && b < 0.005, "A shown at {from:.1}s: {level:?}");
+            }
+            Picture::B => {
+                seen_b += 1;
+                assert!(b > 0.02 && a < 0.005, "B shown at {from:.1}s: {level:?}");
+            }
+            Picture::Held => {
+                seen_held += 1;
+                assert!(
+                    a < 0.005 && b < 0.005,
+                    "no game audio while hidden at {from:.1}s: {level:?}"
+                );
+            }
+            Picture::Other => {}
+        }
+    }
+    assert!(
+        seen_a >= 2 && seen_b >= 2 && seen_held >= 1,
+        "windows checked: A {seen_a}, B {seen_b}, hidden {seen_held}"
+    );
 }
 
 #[test]
@@ -191,7 +274,7 @@ fn a_killed_game_does_not_disturb_the_stream() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("sock/host.sock");
     let file = dir.path().join("out.flv");
-    let mut host = host(&socket, &[format!("file:{}", file.display())]);
+    let mut host = host(&socket, &[format!("file:{}", file.display())], "none");
     wait_for("host socket", Duration::from_secs(20), || socket.exists());
     let _a = game(&socket, "alpha", 0, "320x180", 8);
     let b = game(&socket, "beta", B_FIRST, "320x180", 60);

@@ -492,12 +492,8 @@ fn build_audio(
 fn mic_source(mic: &MicSource) -> Result<Option<gst::Element>, MediaError> {
     let element = match mic {
         MicSource::None => return Ok(None),
-        MicSource::Auto => make("pulsesrc", Some("mic"))?,
-        MicSource::Pulse(device) => {
-            let src = make("pulsesrc", Some("mic"))?;
-            src.set_property("device", device);
-            src
-        }
+        MicSource::Auto => pulse_source(None)?,
+        MicSource::Pulse(device) => pulse_source(Some(device))?,
         MicSource::TestTone => {
             let src = make("audiotestsrc", Some("mic"))?;
             src.set_property("is-live", true);
@@ -532,6 +528,15 @@ fn mic_source(mic: &MicSource) -> Result<Option<gst::Element>, MediaError> {
     Ok(Some(element))
 }
 
+/// A PulseAudio capture (the default source, or a named one).
+fn pulse_source(device: Option<&str>) -> Result<gst::Element, MediaError> {
+    let src = make("pulsesrc", Some("mic"))?;
+    if let Some(device) = device {
+        src.set_property("device", device);
+    }
+    Ok(src)
+}
+
 fn add_audio_source(
     pipeline: &gst::Pipeline,
     mixer: &gst::Element,
@@ -544,10 +549,13 @@ fn add_audio_source(
         .property("caps", caps)
         .build()
         .map_err(|_| MediaError::Build("capsfilter missing".into()))?;
-    let chain = [source, &convert, &resample, &filter];
+    // The queue gives each live source the buffering the mixer's latency needs
+    // (without it the latency cannot be configured and data is late).
+    let queue = make("queue", None)?;
+    let chain = [source, &convert, &resample, &filter, &queue];
     pipeline.add_many(chain)?;
     gst::Element::link_many(chain)?;
-    filter.link(mixer)?;
+    queue.link(mixer)?;
     Ok(())
 }
 

@@ -75,6 +75,81 @@ impl NginxRtmp {
     }
 }
 
+/// Presentation time (seconds) of every video frame of `path`, in order.
+pub fn video_frame_times(path: &Path) -> Vec<f64> {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+        .args(["frame=pts_time", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
+        .collect()
+}
+
+/// Start time (seconds) of the first audio stream of `path`.
+pub fn audio_start(path: &Path) -> f64 {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "a:0", "-show_entries"])
+        .args(["stream=start_time", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0.0)
+}
+
+/// Amplitude of each frequency in consecutive windows of the first audio
+/// stream of `path` (mono mix, Goertzel): `levels[window][frequency]`.
+pub fn tone_levels(path: &Path, frequencies: &[f64], window_seconds: f64) -> Vec<Vec<f64>> {
+    const RATE: f64 = 48_000.0;
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "f32le", "-",
+        ])
+        .output()
+        .expect("ffmpeg");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let samples: Vec<f64> = output
+        .stdout
+        .chunks_exact(4)
+        .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+        .collect();
+    let window = (RATE * window_seconds) as usize;
+    samples
+        .chunks_exact(window)
+        .map(|chunk| {
+            frequencies
+                .iter()
+                .map(|&f| goertzel_amplitude(chunk, f, RATE))
+                .collect()
+        })
+        .collect()
+}
+
+/// Amplitude of a sine at `frequency` in `samples` (Goertzel algorithm).
+pub fn goertzel_amplitude(samples: &[f64], frequency: f64, rate: f64) -> f64 {
+    let coefficient = 2.0 * (core::f64::consts::TAU * frequency / rate).cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for &x in samples {
+        let s0 = x + coefficient * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - coefficient * s1 * s2;
+    2.0 * power.max(0.0).sqrt() / samples.len() as f64
+}
+
 /// One stream as ffprobe sees it.
 #[derive(Debug)]
 pub struct ProbedStream {
@@ -129,7 +204,9 @@ pub fn frame_counters(path: &Path, width: u32, height: u32) -> Vec<Option<u32>> 
     let output = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(path)
-        .args(["-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        // Every decoded frame exactly once: no duplicates or drops to fit a rate.
+        .args(["-map", "0:v:0", "-fps_mode", "passthrough"])
+        .args(["-f", "rawvideo", "-pix_fmt", "gray", "-"])
         .output()
         .expect("ffmpeg");
     assert!(
@@ -198,5 +275,20 @@ impl Drop for Reaped {
                 let _ = child.wait();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn goertzel_finds_a_tone_and_not_its_neighbours() {
+        let rate = 48_000.0;
+        let samples: Vec<f64> = (0..24_000)
+            .map(|i| 0.3 * (core::f64::consts::TAU * 1000.0 * f64::from(i) / rate).sin())
+            .collect();
+        assert!((goertzel_amplitude(&samples, 1000.0, rate) - 0.3).abs() < 0.01);
+        assert!(goertzel_amplitude(&samples, 440.0, rate) < 0.005);
     }
 }
