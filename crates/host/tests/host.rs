@@ -312,3 +312,49 @@ fn bad_settings_are_refused_before_anything_starts() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unsupported output"));
 }
+
+#[test]
+fn the_host_reconnects_to_a_restarted_ingest_and_no_game_disconnects() {
+    let dir = tempfile::tempdir().unwrap();
+    let nginx_dir = dir.path().join("nginx");
+    let nginx = NginxRtmp::start(&nginx_dir);
+    let port = nginx.port;
+    let socket = dir.path().join("sock/host.sock");
+    let mut host = host(&socket, &[nginx.url("resume")], "none");
+    wait_for("host socket", Duration::from_secs(20), || socket.exists());
+    let _a = game(&socket, "alpha", 0, "320x180", 16);
+    wait_for("the game", Duration::from_secs(10), || {
+        games_connected(&socket) == 1
+    });
+    ctl(&socket, &["go-live"]);
+    ctl(&socket, &["show", "alpha"]);
+    std::thread::sleep(Duration::from_secs(2));
+
+    drop(nginx); // the ingest goes away
+    wait_for("reconnecting", Duration::from_secs(5), || {
+        ctl(&socket, &["status"])["phase"]
+            .get("reconnecting")
+            .is_some()
+    });
+    let status = ctl(&socket, &["status"]);
+    assert_eq!(status["outputs"][0]["connected"], false, "{status}");
+    let sent_before_restart = status["games"][0]["frames"].as_u64().unwrap();
+
+    let nginx = NginxRtmp::start_on(&nginx_dir, port);
+    wait_for("live again", Duration::from_secs(20), || {
+        ctl(&socket, &["status"])["phase"] == "live"
+    });
+    assert_eq!(games_connected(&socket), 1, "no game disconnected");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
+
+    let latest = frame_counters(&nginx.recording("resume"), W, H)
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0);
+    assert!(
+        u64::from(latest) > sent_before_restart,
+        "the recording resumed: latest frame {latest}, {sent_before_restart} sent before the restart"
+    );
+}

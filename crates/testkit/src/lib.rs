@@ -75,15 +75,27 @@ impl NginxRtmp {
     }
 }
 
-/// Presentation time (seconds) of every video frame of `path`, in order.
-pub fn video_frame_times(path: &Path) -> Vec<f64> {
+/// One ffprobe query of a stream's entries, as CSV lines without keys.
+fn ffprobe_csv(path: &Path, stream: &str, entries: &str) -> String {
     let output = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
-        .args(["frame=pts_time", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            stream,
+            "-show_entries",
+            entries,
+        ])
+        .args(["-of", "csv=p=0"])
         .arg(path)
         .output()
         .expect("ffprobe");
-    String::from_utf8_lossy(&output.stdout)
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Presentation time (seconds) of every video frame of `path`, in order.
+pub fn video_frame_times(path: &Path) -> Vec<f64> {
+    ffprobe_csv(path, "v:0", "frame=pts_time")
         .lines()
         .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
         .collect()
@@ -91,13 +103,7 @@ pub fn video_frame_times(path: &Path) -> Vec<f64> {
 
 /// Start time (seconds) of the first audio stream of `path`.
 pub fn audio_start(path: &Path) -> f64 {
-    let output = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "a:0", "-show_entries"])
-        .args(["stream=start_time", "-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .expect("ffprobe");
-    String::from_utf8_lossy(&output.stdout)
+    ffprobe_csv(path, "a:0", "stream=start_time")
         .trim()
         .parse()
         .unwrap_or(0.0)
