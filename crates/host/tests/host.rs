@@ -60,7 +60,7 @@ fn log_file(socket: &Path, name: &str) -> std::fs::File {
     std::fs::File::create(dir.join(format!("{name}.log"))).unwrap()
 }
 
-/// Game tones and the microphone's (the host's `test-tone` mic), told apart in the recording.
+/// Game tones and the test microphone's, told apart in the recording.
 const A_TONE: f64 = 440.0;
 const B_TONE: f64 = 660.0;
 const MIC_TONE: f64 = 1000.0;
@@ -115,7 +115,7 @@ fn switching_between_games_keeps_one_unbroken_stream() {
             nginx.url("e2e_secret_key"),
             format!("file:{}", file.display()),
         ],
-        "test-tone", // the host's 1 kHz test microphone
+        "test-tone", // the host's 1 kHz test microphone (PulseAudio: see the issue notes)
     );
     wait_for("host socket", Duration::from_secs(20), || socket.exists());
     // B sends a different size: the host scales it to the output size.
@@ -147,7 +147,10 @@ fn switching_between_games_keeps_one_unbroken_stream() {
     );
 
     // The games end (--duration); the host stops cleanly and exits 0.
-    assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
+    let exit = host.wait_timeout(Duration::from_secs(30));
+    let log = std::fs::read_to_string(dir.path().join("host.log")).unwrap_or_default();
+    let tail: Vec<&str> = log.lines().rev().take(15).collect();
+    assert_eq!(exit, Some(0), "host log (last lines first): {tail:#?}");
 
     for recording in [nginx.recording("e2e_secret_key"), file.clone()] {
         let streams = probe(&recording);
