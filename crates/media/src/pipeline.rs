@@ -158,8 +158,6 @@ pub struct Streamer {
     pipeline: gst::Pipeline,
     audio_src: gst_app::AppSrc,
     video_src: gst_app::AppSrc,
-    /// Pads right after the live audio sources (silence, microphone), where stop injects EOS.
-    live_ends: Vec<gst::Pad>,
     latest: Arc<Mutex<Option<VideoFrame>>>,
     audio: Mutex<AudioTimeline>,
     stats: Arc<MediaStats>,
@@ -198,8 +196,7 @@ impl Streamer {
         pipeline.use_clock(Some(&gst::SystemClock::obtain()));
 
         let (video_src, video_tee) = build_video(&pipeline, &config)?;
-        let audio = build_audio(&pipeline, &config)?;
-        let (audio_src, audio_tee, live_ends) = (audio.game, audio.tee, audio.live_ends);
+        let (audio_src, audio_tee) = build_audio(&pipeline, &config)?;
         let mut branches = Branches::new(&pipeline, video_tee, audio_tee, &config.outputs);
         for index in 0..config.outputs.len() {
             branches.build(index)?;
@@ -233,7 +230,6 @@ impl Streamer {
             pipeline,
             audio_src,
             video_src,
-            live_ends,
             latest,
             audio: Mutex::new(AudioTimeline::default()),
             stats,
@@ -329,11 +325,18 @@ impl Streamer {
         }
         let _ = self.video_src.end_of_stream();
         let _ = self.audio_src.end_of_stream();
-        // Live sources (silence, microphone) are ended just downstream of them:
-        // sending EOS to a live source itself can wait forever on a capture
-        // device that is blocked reading (pulsesrc).
-        for pad in &self.live_ends {
-            pad.send_event(gst::event::Eos::new());
+        // Live sources (silence, microphone) end on an EOS event. Sending it can
+        // wait on a source's lock while that source is blocked reading a device,
+        // so it is sent from its own thread and never waited for beyond the
+        // deadline: the state change to NULL below unblocks such a source.
+        let pipeline = self.pipeline.clone();
+        let eos_sender = std::thread::Builder::new()
+            .name("livestream-media-eos".into())
+            .spawn(move || {
+                pipeline.send_event(gst::event::Eos::new());
+            });
+        if let Err(err) = eos_sender {
+            warn!("cannot start the end-of-stream thread: {err}");
         }
         let bus = self
             .pipeline
@@ -447,17 +450,10 @@ fn build_video(
     Ok((src, tee))
 }
 
-/// The audio half of the pipeline, as the streamer needs it.
-struct AudioBranch {
-    /// Where the shown game's audio is pushed.
-    game: gst_app::AppSrc,
-    /// The encoded audio, for the outputs.
-    tee: gst::Element,
-    /// Where each live source's end of stream is injected on stop.
-    live_ends: Vec<gst::Pad>,
-}
-
-fn build_audio(pipeline: &gst::Pipeline, config: &MediaConfig) -> Result<AudioBranch, MediaError> {
+fn build_audio(
+    pipeline: &gst::Pipeline,
+    config: &MediaConfig,
+) -> Result<(gst_app::AppSrc, gst::Element), MediaError> {
     let raw_caps = gst_audio::AudioCapsBuilder::new_interleaved()
         .format(gst_audio::AudioFormat::F32le)
         .rate(AUDIO_RATE as i32)
@@ -484,7 +480,7 @@ fn build_audio(pipeline: &gst::Pipeline, config: &MediaConfig) -> Result<AudioBr
     let silence = make("audiotestsrc", Some("silence"))?;
     silence.set_property_from_str("wave", "silence");
     silence.set_property("is-live", true);
-    let mut live_ends = vec![add_audio_source(pipeline, &mixer, &silence, &raw_caps)?];
+    add_audio_source(pipeline, &mixer, &silence, &raw_caps)?;
 
     let game = gst_app::AppSrc::builder()
         .name("game_audio")
@@ -499,13 +495,9 @@ fn build_audio(pipeline: &gst::Pipeline, config: &MediaConfig) -> Result<AudioBr
     add_audio_source(pipeline, &mixer, game.upcast_ref(), &raw_caps)?;
 
     if let Some(mic) = mic_source(&config.mic)? {
-        live_ends.push(add_audio_source(pipeline, &mixer, &mic, &raw_caps)?);
+        add_audio_source(pipeline, &mixer, &mic, &raw_caps)?;
     }
-    Ok(AudioBranch {
-        game,
-        tee,
-        live_ends,
-    })
+    Ok((game, tee))
 }
 
 fn mic_source(mic: &MicSource) -> Result<Option<gst::Element>, MediaError> {
@@ -556,13 +548,12 @@ fn pulse_source(device: Option<&str>) -> Result<gst::Element, MediaError> {
     Ok(src)
 }
 
-/// Adds a source to the mixer; returns the pad where its end of stream is injected.
 fn add_audio_source(
     pipeline: &gst::Pipeline,
     mixer: &gst::Element,
     source: &gst::Element,
     caps: &gst::Caps,
-) -> Result<gst::Pad, MediaError> {
+) -> Result<(), MediaError> {
     let convert = make("audioconvert", None)?;
     let resample = make("audioresample", None)?;
     let filter = gst::ElementFactory::make("capsfilter")
@@ -576,9 +567,7 @@ fn add_audio_source(
     pipeline.add_many(chain)?;
     gst::Element::link_many(chain)?;
     queue.link(mixer)?;
-    convert
-        .static_pad("sink")
-        .ok_or_else(|| MediaError::Build("audioconvert has no sink pad".into()))
+    Ok(())
 }
 
 /// First reconnection delay; doubles per failed attempt.
