@@ -21,11 +21,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A script of the project's `scripts/` directory.
+/// A script of the project's `scripts/` directory, found from the working
+/// directory (cargo runs tests in their package's directory) rather than a
+/// compile-time path, so a target dir shared between clones stays usable.
 pub fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../scripts")
-        .join(name)
+    let start = std::env::current_dir().expect("working directory");
+    start
+        .ancestors()
+        .map(|dir| dir.join("scripts").join(name))
+        .find(|path| path.exists())
+        .unwrap_or_else(|| panic!("scripts/{name} not found above {}", start.display()))
 }
 
 /// nginx with the RTMP module on a loopback port; its master is stopped (by pid) on drop.
