@@ -65,9 +65,11 @@ fn files_keep_a_constant_rate_through_a_switch_and_a_gap() {
     let dir = tempfile::tempdir().unwrap();
     let flv = dir.path().join("out.flv");
     let mkv = dir.path().join("out.mkv");
+    let mp4 = dir.path().join("out.mp4");
     let outputs = [
         format!("file:{}", flv.display()),
         format!("file:{}", mkv.display()),
+        format!("file:{}", mp4.display()),
     ];
     let streamer = Streamer::start(config(&outputs, MicSource::TestTone)).unwrap();
     let mut tone = Tone::new(440.0, 48_000, 2, 0.3);
@@ -94,7 +96,8 @@ fn files_keep_a_constant_rate_through_a_switch_and_a_gap() {
         "the gap was filled with repeats ({repeated})"
     );
     assert_eq!(keyframes, 2, "one keyframe per switch");
-    for file in [&flv, &mkv] {
+    // Every container, finalised on stop (an unfinalised mp4 has no index and does not probe).
+    for file in [&flv, &mkv, &mp4] {
         let streams = probe(file);
         let video = streams
             .iter()
