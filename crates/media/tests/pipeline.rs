@@ -116,7 +116,12 @@ fn files_keep_a_constant_rate_through_a_switch_and_a_gap() {
             video.frames,
             file.display()
         );
-        assert_eq!(video.frames, pushed, "every pushed frame was written");
+        // `pushed` was read just before stop: the pump may add a frame or two after it.
+        assert!(
+            (pushed..=pushed + 2).contains(&video.frames),
+            "every pushed frame was written: {} written, {pushed} pushed before stop",
+            video.frames
+        );
     }
 
     // What viewers saw, frame by frame: A's counters, B's, B's last repeated, A's again.
