@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use bevy::app::AppExit;
 use clap::{Parser, Subcommand};
 use livestream_host::ctl::{CtlReply, CtlRequest, call, ctl_socket_path};
-use livestream_host::settings::{HostSettings, parse_size};
+use livestream_host::settings::HostSettings;
 use livestream_ipc::resolve_socket_path;
 
 #[derive(Debug, Parser)]
@@ -39,7 +39,7 @@ struct RunArgs {
     )]
     outputs: Vec<String>,
     /// Output size as width x height, e.g. 1280x720.
-    #[arg(long, value_parser = parse_size)]
+    #[arg(long, value_parser = livestream_protocol::parse_frame_size)]
     size: Option<(u32, u32)>,
     /// Output frames per second.
     #[arg(long)]

@@ -123,15 +123,6 @@ impl HostSettings {
     }
 }
 
-/// Parses `WxH`.
-pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
-    let (w, h) = text
-        .split_once('x')
-        .ok_or_else(|| format!("expected WIDTHxHEIGHT, got {text:?}"))?;
-    let parse = |v: &str| v.parse::<u32>().map_err(|e| format!("{v:?}: {e}"));
-    Ok((parse(w)?, parse(h)?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,8 +157,6 @@ mod tests {
             ..HostSettings::default()
         };
         assert!(settings.validate().is_err());
-        assert!(parse_size("320x180").is_ok());
-        assert!(parse_size("320").is_err());
     }
 
     #[test]

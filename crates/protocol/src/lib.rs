@@ -22,7 +22,7 @@ pub use codec::{
 };
 pub use media::{
     AudioChunkHeader, AudioFormat, MAX_AUDIO_FRAMES, MAX_CHANNELS, MAX_DIMENSION, MAX_ROW_PADDING,
-    MAX_SAMPLE_RATE, PixelFormat, VideoFrameHeader,
+    MAX_SAMPLE_RATE, PixelFormat, VideoFrameHeader, parse_frame_size,
 };
 pub use messages::{
     Capabilities, DisplayReason, DisplayReport, GameMessage, HandshakeReply, Hello, HostMessage,

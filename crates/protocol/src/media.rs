@@ -16,6 +16,19 @@ pub const MAX_SAMPLE_RATE: u32 = 192_000;
 /// Longest audio chunk accepted on the wire, in frames (one second at the top rate).
 pub const MAX_AUDIO_FRAMES: u32 = MAX_SAMPLE_RATE;
 
+/// Parses a frame size written `WIDTHxHEIGHT` (e.g. `1280x720`), each side 1..=7680.
+pub fn parse_frame_size(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text
+        .split_once('x')
+        .ok_or_else(|| format!("expected WIDTHxHEIGHT, got {text:?}"))?;
+    let side = |v: &str| match v.parse::<u32>() {
+        Ok(n) if (1..=MAX_DIMENSION).contains(&n) => Ok(n),
+        Ok(n) => Err(format!("side {n} outside 1..={MAX_DIMENSION}")),
+        Err(e) => Err(format!("{v:?}: {e}")),
+    };
+    Ok((side(w)?, side(h)?))
+}
+
 /// Pixel layout of a video frame's payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PixelFormat {
@@ -206,6 +219,14 @@ mod tests {
         assert!(h.payload_len().is_err(), "padding too large");
         h.strides = [40, 1, 0];
         assert!(h.payload_len().is_err(), "stride for a missing plane");
+    }
+
+    #[test]
+    fn frame_sizes() {
+        assert_eq!(parse_frame_size("320x180"), Ok((320, 180)));
+        assert!(parse_frame_size("320").is_err());
+        assert!(parse_frame_size("0x10").is_err());
+        assert!(parse_frame_size("8000x10").is_err());
     }
 
     #[test]

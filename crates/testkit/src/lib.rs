@@ -80,6 +80,23 @@ impl NginxRtmp {
     }
 }
 
+/// Decodes `path` with ffmpeg to raw bytes on stdout (`args` select and format the stream).
+fn ffmpeg_decode(path: &Path, args: &[&str]) -> Vec<u8> {
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(args)
+        .arg("-")
+        .output()
+        .expect("ffmpeg");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
 /// One ffprobe query of a stream's entries, as CSV lines without keys.
 fn ffprobe_csv(path: &Path, stream: &str, entries: &str) -> String {
     let output = Command::new("ffprobe")
@@ -118,21 +135,11 @@ pub fn audio_start(path: &Path) -> f64 {
 /// stream of `path` (mono mix, Goertzel): `levels[window][frequency]`.
 pub fn tone_levels(path: &Path, frequencies: &[f64], window_seconds: f64) -> Vec<Vec<f64>> {
     const RATE: f64 = 48_000.0;
-    let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args([
-            "-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "f32le", "-",
-        ])
-        .output()
-        .expect("ffmpeg");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let pcm = ffmpeg_decode(
+        path,
+        &["-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "f32le"],
     );
-    let samples: Vec<f64> = output
-        .stdout
+    let samples: Vec<f64> = pcm
         .chunks_exact(4)
         .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
         .collect();
@@ -212,23 +219,22 @@ pub fn probe(path: &Path) -> Vec<ProbedStream> {
 /// Decodes every video frame to gray and reads its burned-in counter
 /// (`None` for frames without a legible counter).
 pub fn frame_counters(path: &Path, width: u32, height: u32) -> Vec<Option<u32>> {
-    let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        // Every decoded frame exactly once: no duplicates or drops to fit a rate.
-        .args(["-map", "0:v:0", "-fps_mode", "passthrough"])
-        .args(["-f", "rawvideo", "-pix_fmt", "gray", "-"])
-        .output()
-        .expect("ffmpeg");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    // Every decoded frame exactly once: no duplicates or drops to fit a rate.
+    let luma = ffmpeg_decode(
+        path,
+        &[
+            "-map",
+            "0:v:0",
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+        ],
     );
     let frame_len = (width * height) as usize;
-    output
-        .stdout
-        .chunks_exact(frame_len)
+    luma.chunks_exact(frame_len)
         .map(|luma| pattern::read_counter(luma, width, height, width as usize))
         .collect()
 }

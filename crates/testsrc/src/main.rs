@@ -66,17 +66,9 @@ struct Args {
 }
 
 fn parse_size(text: &str) -> Result<(u32, u32), String> {
-    let (w, h) = text
-        .split_once('x')
-        .ok_or_else(|| format!("expected WxH, got {text:?}"))?;
-    let parse = |v: &str| v.parse::<u32>().map_err(|e| format!("{v:?}: {e}"));
-    let (w, h) = (parse(w)?, parse(h)?);
-    if w < 32
-        || h < 16
-        || w > livestream_protocol::MAX_DIMENSION
-        || h > livestream_protocol::MAX_DIMENSION
-    {
-        return Err(format!("size {w}x{h} outside 32x16..=7680x7680"));
+    let (w, h) = livestream_protocol::parse_frame_size(text)?;
+    if w < 32 || h < 16 {
+        return Err(format!("size {w}x{h} below 32x16 (the counter needs room)"));
     }
     Ok((w, h))
 }
