@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use bevy::prelude::*;
+use livestream_protocol::PixelFormat;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -23,6 +24,25 @@ pub struct LiveStreamSettings {
     pub start_host_on_demand: bool,
     /// Host binary to start on demand; `None` looks next to the game binary, then on `PATH`.
     pub host_binary: Option<PathBuf>,
+    /// Largest picture sent to the host, in pixels; bigger views are scaled down on the GPU
+    /// (aspect kept, never scaled up). The host scales to the stream's size itself.
+    pub max_capture_size: (u32, u32),
+    /// Pixel format on the socket: `I420` (1.5 bytes per pixel, converted on the GPU) or
+    /// `Rgba8` (4 bytes per pixel, for hosts or tools that want RGB).
+    pub pixel_format: PixelFormat,
+    /// Where the game's sound goes besides the stream.
+    pub audio_output: AudioOutput,
+}
+
+/// Where kira plays the game's sound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum AudioOutput {
+    /// The default sound device, or a real-time paced virtual output when there is none
+    /// (servers, CI), so the game's sound still reaches the stream.
+    #[default]
+    Auto,
+    /// Never open a sound device: the virtual output only (headless games, tests).
+    Virtual,
 }
 
 impl Default for LiveStreamSettings {
@@ -33,6 +53,9 @@ impl Default for LiveStreamSettings {
             socket: None,
             start_host_on_demand: true,
             host_binary: None,
+            max_capture_size: (1280, 720),
+            pixel_format: PixelFormat::I420,
+            audio_output: AudioOutput::Auto,
         }
     }
 }
@@ -96,6 +119,13 @@ impl LiveStreamSettings {
                 self.capture_fps
             )));
         }
+        let max = livestream_protocol::MAX_DIMENSION;
+        let (w, h) = self.max_capture_size;
+        if !(2..=max).contains(&w) || !(2..=max).contains(&h) {
+            return Err(ConfigError::Invalid(format!(
+                "max_capture_size sides must be 2..={max}, got {w}x{h}"
+            )));
+        }
         if self.game_name.trim().is_empty() || self.game_name.len() > 64 {
             return Err(ConfigError::Invalid(
                 "game_name must be 1..=64 bytes".to_owned(),
@@ -133,20 +163,6 @@ impl LiveStreamPlugin {
             }
         };
         Ok(base.with_socket_override(std::env::var_os(SOCKET_ENV)))
-    }
-}
-
-impl Plugin for LiveStreamPlugin {
-    fn build(&self, app: &mut App) {
-        let settings = match self.resolve_settings() {
-            Ok(settings) => settings,
-            Err(err) => {
-                error!("{err}; streaming uses the built-in defaults");
-                LiveStreamSettings::default().with_socket_override(std::env::var_os(SOCKET_ENV))
-            }
-        };
-        app.register_type::<crate::Streamable>()
-            .insert_resource(settings);
     }
 }
 
@@ -205,12 +221,5 @@ mod tests {
         };
         let s = plugin.resolve_settings().unwrap();
         assert_eq!((s.game_name.as_str(), s.capture_fps), ("snake", 10));
-    }
-
-    #[test]
-    fn plugin_inserts_settings_resource() {
-        let mut app = App::new();
-        app.add_plugins(LiveStreamPlugin::default());
-        assert!(app.world().contains_resource::<LiveStreamSettings>());
     }
 }

@@ -1,16 +1,53 @@
 //! `bevy_livestream`: go live from inside a Bevy game.
 //!
 //! Add [`LiveStreamPlugin`] to the app and tag the cameras viewers should see
-//! with [`Streamable`]. The plugin never links GStreamer: encoding and pushing
-//! happen in the separate `livestream-host` process.
+//! with [`Streamable`]. The plugin connects to `livestream-host` (starting one
+//! when the player goes live and none runs), captures the tagged camera on
+//! the GPU and the game's kira audio while the host asks for them, reports
+//! whether the game is on screen, and delivers audience events and stream
+//! state as Messages. It never links GStreamer: encoding and pushing happen
+//! in the host process.
+//!
+//! ```no_run
+//! use bevy::prelude::*;
+//! use bevy_livestream::prelude::*;
+//!
+//! App::new()
+//!     .add_plugins((DefaultPlugins, LiveStreamPlugin::default()))
+//!     .add_systems(Startup, |mut commands: Commands| {
+//!         commands.spawn((Camera2d, Streamable));
+//!     })
+//!     .run();
+//! ```
 
+mod audio;
+mod capture;
 mod config;
+mod connection;
+mod display;
+pub mod headless;
+mod plugin;
+mod route;
+mod state;
 
-pub use config::{ConfigError, LiveStreamPlugin, LiveStreamSettings, SOCKET_ENV};
+pub use audio::{GameAudio, GameAudioBackend, GameAudioError};
+pub use config::{AudioOutput, ConfigError, LiveStreamPlugin, LiveStreamSettings, SOCKET_ENV};
+pub use livestream_protocol::{
+    AudienceEvent, AudienceEventKind, AudienceUser, DisplayReason, MediaRequest, MicChoice,
+    PixelFormat, StreamPhase, StreamState, StreamStats, Visibility,
+};
+pub use state::{
+    AudienceMessage, DisplayChanged, HostConnection, LiveStream, LiveStreamRequest,
+    LiveStreamStats, StreamStateChanged,
+};
 
 /// Everything a game usually needs: `use bevy_livestream::prelude::*;`.
 pub mod prelude {
-    pub use crate::{LiveStreamPlugin, LiveStreamSettings, Streamable};
+    pub use crate::headless::{HeadlessPlugin, headless_default_plugins};
+    pub use crate::{
+        AudienceMessage, GameAudio, LiveStream, LiveStreamPlugin, LiveStreamRequest,
+        LiveStreamSettings, LiveStreamSystems, MicChoice, StreamStateChanged, Streamable,
+    };
 }
 
 use bevy::prelude::*;
@@ -18,7 +55,22 @@ use bevy::prelude::*;
 /// Marks a camera whose picture is sent to the stream.
 ///
 /// Only cameras with this component are captured, so UI drawn by other
-/// cameras (or by the overlay after capture) never reaches viewers.
+/// cameras (or by the overlay after capture) never reaches viewers. With
+/// several, the active one with the highest `Camera::order` is streamed.
 #[derive(Component, Debug, Default, Clone, Copy, Reflect)]
 #[reflect(Component, Default)]
 pub struct Streamable;
+
+/// The plugin's systems, for games that order their own against them.
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LiveStreamSystems {
+    /// `PreUpdate`: messages from the host are applied (audience events,
+    /// stream state, show/hide), new connections taken.
+    Receive,
+    /// `PreUpdate`, after `Receive`: the window's display status is derived.
+    Display,
+    /// `PostUpdate`: requests and display changes are sent to the host.
+    Send,
+    /// `PostUpdate`: the frame to capture is chosen.
+    Capture,
+}

@@ -85,6 +85,14 @@ impl PayloadPool {
         }
     }
 
+    /// A pooled buffer holding a copy of `bytes` (for senders that fill payloads from
+    /// memory they do not own, such as a mapped GPU buffer).
+    pub fn take_copy(&self, bytes: &[u8]) -> Payload {
+        let mut payload = self.take(0);
+        payload.bytes.extend_from_slice(bytes);
+        payload
+    }
+
     /// Mutable access to a pooled payload's bytes, for the reader to fill.
     pub(crate) fn bytes_mut(payload: &mut Payload) -> &mut [u8] {
         &mut payload.bytes
@@ -104,6 +112,16 @@ mod tests {
         let second = pool.take(800);
         assert_eq!(second.as_ptr(), address, "same allocation reused");
         assert_eq!(second.len(), 800);
+    }
+
+    #[test]
+    fn copies_reuse_buffers_too() {
+        let pool = PayloadPool::new(1);
+        let first = pool.take_copy(&[7; 64]);
+        let address = first.as_ptr();
+        drop(first);
+        let second = pool.take_copy(&[1, 2, 3]);
+        assert_eq!((second.as_ptr(), &*second), (address, &[1, 2, 3][..]));
     }
 
     #[test]

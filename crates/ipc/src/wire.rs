@@ -131,6 +131,10 @@ impl<R: Read> FrameReader<R> {
         &mut self,
         deadline: Option<Instant>,
     ) -> Result<(M, Payload), ReadError> {
+        // A busy peer never lets a read time out: check for a stop between frames too.
+        if self.stop.load(Ordering::Acquire) {
+            return Err(ReadError::Stopped);
+        }
         let mut prefix = [0u8; PREFIX_LEN];
         self.fill(&mut prefix, true, deadline)?;
         let prefix = FramePrefix::parse(&prefix)?;

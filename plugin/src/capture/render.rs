@@ -1,0 +1,346 @@
+//! Render-world half of capture: after the game's own passes (scene,
+//! post-processing, `bevy_ui` HUD) and before the egui overlay, a compute pass
+//! reads the streamable camera's view target, scales and converts it, and
+//! copies the result into one of a few mappable staging buffers. Buffers are
+//! mapped asynchronously and sent once the GPU is done; when all are still in
+//! flight the frame is skipped (counted), so capture never waits on the GPU.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bevy::asset::load_embedded_asset;
+use bevy::camera::CompositingSpace;
+use bevy::prelude::*;
+use bevy::render::camera::ExtractedCamera;
+use bevy::render::render_resource::binding_types::{
+    sampler, storage_buffer_sized, texture_2d, uniform_buffer_sized,
+};
+use bevy::render::render_resource::{
+    BindGroupEntries, BindGroupLayoutDescriptor, BindGroupLayoutEntries, Buffer, BufferDescriptor,
+    BufferUsages, CachedComputePipelineId, ComputePassDescriptor, ComputePipelineDescriptor,
+    MapMode, PipelineCache, Sampler, SamplerBindingType, SamplerDescriptor, ShaderStages,
+    TextureSampleType,
+};
+use bevy::render::renderer::{RenderContext, RenderDevice, RenderQueue, ViewQuery};
+use bevy::render::view::ViewTarget;
+use crossbeam_channel::{Receiver, Sender};
+use livestream_ipc::PayloadPool;
+use livestream_protocol::{GameMessage, PixelFormat, VideoFrameHeader};
+
+use super::CaptureCounters;
+use super::geometry::CaptureGeometry;
+use crate::route::RouteReceiver;
+
+/// Staging buffers per capture size: one being written, one being mapped, one spare.
+const STAGING_BUFFERS: usize = 3;
+/// Size of the shader's `Params` uniform in bytes.
+const PARAMS_SIZE: u64 = 48;
+
+/// Put on the render entity of the camera to capture this frame.
+#[derive(Component, Debug, Clone, Copy)]
+pub(crate) struct CaptureView {
+    /// When the frame was rendered (`CLOCK_MONOTONIC` ns).
+    pub timestamp_ns: u64,
+    /// The game's capture counter.
+    pub frame_number: u64,
+    /// Format to send.
+    pub format: PixelFormat,
+    /// Largest output size.
+    pub max_size: (u32, u32),
+}
+
+/// The two conversion pipelines and what they bind.
+#[derive(Resource)]
+pub(crate) struct CapturePipelines {
+    layout: BindGroupLayoutDescriptor,
+    sampler: Sampler,
+    i420: CachedComputePipelineId,
+    rgba: CachedComputePipelineId,
+}
+
+/// Creates the pipelines once the render device exists.
+pub(crate) fn init_capture_pipelines(
+    mut commands: Commands,
+    device: Res<RenderDevice>,
+    asset_server: Res<AssetServer>,
+    pipeline_cache: Res<PipelineCache>,
+) {
+    let layout = BindGroupLayoutDescriptor::new(
+        "livestream_capture_layout",
+        &BindGroupLayoutEntries::sequential(
+            ShaderStages::COMPUTE,
+            (
+                texture_2d(TextureSampleType::Float { filterable: true }),
+                sampler(SamplerBindingType::Filtering),
+                uniform_buffer_sized(false, core::num::NonZeroU64::new(PARAMS_SIZE)),
+                storage_buffer_sized(false, None),
+            ),
+        ),
+    );
+    let sampler = device.create_sampler(&SamplerDescriptor {
+        label: Some("livestream_capture_sampler"),
+        mag_filter: bevy::render::render_resource::FilterMode::Linear,
+        min_filter: bevy::render::render_resource::FilterMode::Linear,
+        ..default()
+    });
+    let shader = load_embedded_asset!(asset_server.as_ref(), "capture.wgsl");
+    let pipeline = |entry: &'static str| {
+        pipeline_cache.queue_compute_pipeline(ComputePipelineDescriptor {
+            label: Some(format!("livestream_capture_{entry}").into()),
+            layout: vec![layout.clone()],
+            shader: shader.clone(),
+            entry_point: Some(entry.into()),
+            ..default()
+        })
+    };
+    let (i420, rgba) = (pipeline("i420"), pipeline("rgba"));
+    commands.insert_resource(CapturePipelines {
+        layout,
+        sampler,
+        i420,
+        rgba,
+    });
+}
+
+#[derive(Debug)]
+enum SlotState {
+    Free,
+    /// Commands recorded; mapped after this frame is submitted.
+    Written(VideoFrameHeader),
+    /// `map_async` requested; waiting for the GPU.
+    Mapping(VideoFrameHeader),
+}
+
+#[derive(Debug)]
+struct StagingSlot {
+    buffer: Option<Buffer>,
+    state: SlotState,
+}
+
+/// GPU buffers of capture and the way out to the host.
+#[derive(Resource)]
+pub(crate) struct CaptureBuffers {
+    params: Option<Buffer>,
+    output: Option<Buffer>,
+    slots: Vec<StagingSlot>,
+    mapped_tx: Sender<(usize, bool)>,
+    mapped_rx: Receiver<(usize, bool)>,
+    pool: PayloadPool,
+    route: RouteReceiver,
+    counters: Arc<CaptureCounters>,
+}
+
+impl CaptureBuffers {
+    /// Buffers that send through `route` and count into `counters`.
+    pub fn new(route: RouteReceiver, counters: Arc<CaptureCounters>) -> Self {
+        let (mapped_tx, mapped_rx) = crossbeam_channel::unbounded();
+        Self {
+            params: None,
+            output: None,
+            slots: (0..STAGING_BUFFERS)
+                .map(|_| StagingSlot {
+                    buffer: None,
+                    state: SlotState::Free,
+                })
+                .collect(),
+            mapped_tx,
+            mapped_rx,
+            pool: PayloadPool::new(STAGING_BUFFERS + 2),
+            route,
+            counters,
+        }
+    }
+}
+
+fn buffer(device: &RenderDevice, label: &'static str, size: u64, usage: BufferUsages) -> Buffer {
+    device.create_buffer(&BufferDescriptor {
+        label: Some(label),
+        size,
+        usage,
+        mapped_at_creation: false,
+    })
+}
+
+/// How the view texture stores colour, as the shader's `color_space` code.
+fn color_space_code(space: Option<CompositingSpace>) -> u32 {
+    match space {
+        Some(CompositingSpace::Srgb) => 0,
+        Some(CompositingSpace::Linear) | None => 1,
+        Some(CompositingSpace::Oklab) => 2,
+    }
+}
+
+/// Records the conversion of the current view into a free staging buffer.
+pub(crate) fn capture_view(
+    view: ViewQuery<(&ViewTarget, &ExtractedCamera, &CaptureView)>,
+    pipelines: Option<Res<CapturePipelines>>,
+    pipeline_cache: Res<PipelineCache>,
+    mut buffers: ResMut<CaptureBuffers>,
+    queue: Res<RenderQueue>,
+    mut ctx: RenderContext,
+) {
+    let (target, camera, order) = view.into_inner();
+    let Some(pipelines) = pipelines else {
+        return;
+    };
+    let pipeline_id = match order.format {
+        PixelFormat::I420 => pipelines.i420,
+        PixelFormat::Rgba8 => pipelines.rgba,
+    };
+    let Some(pipeline) = pipeline_cache.get_compute_pipeline(pipeline_id) else {
+        // Still compiling: the first frames of a stream may be skipped.
+        buffers.counters.skipped.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let texture = target.main_texture();
+    let texture_size = UVec2::new(texture.width(), texture.height());
+    let (origin, size) = match &camera.viewport {
+        Some(viewport) => (viewport.physical_position, viewport.physical_size),
+        None => (UVec2::ZERO, texture_size),
+    };
+    let Some(geometry) = CaptureGeometry::fit((size.x, size.y), order.max_size, order.format)
+    else {
+        return;
+    };
+    let Some(slot_index) = buffers
+        .slots
+        .iter()
+        .position(|slot| matches!(slot.state, SlotState::Free))
+    else {
+        // Every staging buffer is still on its way back from the GPU.
+        buffers.counters.skipped.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let len = geometry.len();
+    let device = ctx.render_device().clone();
+    let buffers = &mut *buffers;
+    let params = buffers.params.get_or_insert_with(|| {
+        buffer(
+            &device,
+            "livestream_capture_params",
+            PARAMS_SIZE,
+            BufferUsages::UNIFORM | BufferUsages::COPY_DST,
+        )
+    });
+    if buffers.output.as_ref().is_none_or(|b| b.size() != len) {
+        buffers.output = Some(buffer(
+            &device,
+            "livestream_capture_output",
+            len,
+            BufferUsages::STORAGE | BufferUsages::COPY_SRC,
+        ));
+    }
+    let output = buffers.output.as_ref().expect("created above");
+    let slot = &mut buffers.slots[slot_index];
+    if slot.buffer.as_ref().is_none_or(|b| b.size() != len) {
+        slot.buffer = Some(buffer(
+            &device,
+            "livestream_capture_staging",
+            len,
+            BufferUsages::MAP_READ | BufferUsages::COPY_DST,
+        ));
+    }
+    let staging = slot.buffer.as_ref().expect("created above");
+
+    let floats = [
+        origin.x as f32,
+        origin.y as f32,
+        size.x as f32,
+        size.y as f32,
+        texture_size.x as f32,
+        texture_size.y as f32,
+    ];
+    let words = [
+        geometry.width,
+        geometry.height,
+        geometry.strides[0],
+        color_space_code(target.compositing_space),
+        0,
+        0,
+    ];
+    let mut bytes = [0u8; PARAMS_SIZE as usize];
+    for (chunk, value) in bytes.chunks_exact_mut(4).zip(
+        floats
+            .iter()
+            .map(|f| f.to_le_bytes())
+            .chain(words.iter().map(|w| w.to_le_bytes())),
+    ) {
+        chunk.copy_from_slice(&value);
+    }
+    queue.write_buffer(params, 0, &bytes);
+
+    let bind_group = device.create_bind_group(
+        "livestream_capture_bind_group",
+        &pipeline_cache.get_bind_group_layout(&pipelines.layout),
+        &BindGroupEntries::sequential((
+            target.main_texture_view(),
+            &pipelines.sampler,
+            params.as_entire_binding(),
+            output.as_entire_binding(),
+        )),
+    );
+    let (groups_x, groups_y) = geometry.workgroups();
+    let encoder = ctx.command_encoder();
+    {
+        let mut pass = encoder.begin_compute_pass(&ComputePassDescriptor {
+            label: Some("livestream_capture"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(groups_x, groups_y, 1);
+    }
+    encoder.copy_buffer_to_buffer(output, 0, staging, 0, len);
+    slot.state = SlotState::Written(geometry.header(order.timestamp_ns, order.frame_number));
+    buffers.counters.captured.fetch_add(1, Ordering::Relaxed);
+}
+
+/// After the frame's commands are submitted: map what was written, and send
+/// what the GPU has finished. Never waits.
+pub(crate) fn send_captures(mut buffers: ResMut<CaptureBuffers>, device: Res<RenderDevice>) {
+    let buffers = &mut *buffers;
+    for (index, slot) in buffers.slots.iter_mut().enumerate() {
+        if let SlotState::Written(header) = slot.state {
+            let tx = buffers.mapped_tx.clone();
+            let buffer = slot.buffer.as_ref().expect("written slots have a buffer");
+            buffer.slice(..).map_async(MapMode::Read, move |result| {
+                let _ = tx.send((index, result.is_ok()));
+            });
+            slot.state = SlotState::Mapping(header);
+        }
+    }
+    if let Err(err) = device.poll(bevy::render::render_resource::PollType::Poll) {
+        warn!("GPU poll failed during capture: {err}");
+    }
+    while let Ok((index, mapped)) = buffers.mapped_rx.try_recv() {
+        let slot = &mut buffers.slots[index];
+        let SlotState::Mapping(header) = core::mem::replace(&mut slot.state, SlotState::Free)
+        else {
+            continue;
+        };
+        let buffer = slot.buffer.as_ref().expect("mapping slots have a buffer");
+        if !mapped {
+            warn!("a captured frame could not be read back from the GPU");
+            buffers.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let payload = {
+            let view = buffer.slice(..).get_mapped_range();
+            buffers.pool.take_copy(&view)
+        };
+        buffer.unmap();
+        let len = payload.len() as u64;
+        let sent = buffers.route.current().is_some_and(|outbox| {
+            outbox
+                .send_with_payload(GameMessage::VideoFrame(header), payload)
+                .is_ok()
+        });
+        let counter = if sent {
+            buffers.counters.bytes.fetch_add(len, Ordering::Relaxed);
+            &buffers.counters.sent
+        } else {
+            &buffers.counters.dropped
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,427 @@
+//! The link to `livestream-host`: a connector thread connects (and retries
+//! with back-off, and starts a host on demand); systems in the game loop only
+//! move messages between the link's queues and Bevy, so the game never waits
+//! on the socket.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use bevy::app::AppExit;
+use bevy::prelude::*;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use livestream_ipc::{Connection, GameLink, LinkConfig, LinkEvent, connect};
+use livestream_protocol::{GameMessage, Hello, HostMessage, MicChoice};
+use tracing::{debug, info, warn};
+
+use crate::LiveStreamSettings;
+use crate::display::DisplayTracker;
+use crate::route::MediaRoute;
+use crate::state::{
+    AudienceMessage, DisplayChanged, HostConnection, LiveStream, LiveStreamRequest,
+    StreamStateChanged,
+};
+
+/// How long the handshake may take before the connector tries again.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the game waits, at exit, for its goodbye to reach the host.
+const GOODBYE_FLUSH: Duration = Duration::from_millis(100);
+
+/// Delays between connection attempts: doubling from `first` up to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Backoff {
+    first: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    /// Starts at `first`, doubles each time, never above `max`.
+    pub fn new(first: Duration, max: Duration) -> Self {
+        Self {
+            first,
+            max,
+            next: first,
+        }
+    }
+
+    /// The delay before the next attempt.
+    pub fn next_delay(&mut self) -> Duration {
+        let delay = self.next;
+        self.next = (self.next * 2).min(self.max);
+        delay
+    }
+
+    /// Back to the first delay (after a success, or when a host was just started).
+    pub fn reset(&mut self) {
+        self.next = self.first;
+    }
+}
+
+/// The host binary to start on demand: the configured one, else
+/// `livestream-host` next to the game's executable, else from `PATH`.
+pub(crate) fn host_binary(configured: Option<&Path>, game_exe: Option<&Path>) -> PathBuf {
+    let name = format!("livestream-host{}", std::env::consts::EXE_SUFFIX);
+    configured
+        .map(Path::to_path_buf)
+        .or_else(|| {
+            game_exe
+                .and_then(Path::parent)
+                .map(|dir| dir.join(&name))
+                .filter(|candidate| candidate.is_file())
+        })
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+enum ConnectorCommand {
+    /// The link closed: connect again.
+    Reconnect,
+    /// Start a host (unless ours still runs) and connect to it.
+    StartHost,
+    /// Drop a closed link here, where joining its threads cannot stall a frame.
+    Retire(Box<GameLink>),
+}
+
+enum ConnectorEvent {
+    Connected(Box<Connection>),
+    StartingHost,
+    HostStartFailed(String),
+}
+
+/// The channels to the connector thread; dropping them ends the thread (it is
+/// not joined: it may be inside a connect attempt, at most the handshake timeout).
+pub(crate) struct Connector {
+    commands: Sender<ConnectorCommand>,
+    events: Receiver<ConnectorEvent>,
+}
+
+struct ConnectorThread {
+    socket: PathBuf,
+    hello: Hello,
+    host_binary: PathBuf,
+    events: Sender<ConnectorEvent>,
+    host: Option<Child>,
+}
+
+impl Connector {
+    /// Starts connecting to the host at `socket` in the background.
+    pub fn spawn(socket: PathBuf, hello: Hello, host_binary: PathBuf) -> Self {
+        let (commands, command_rx) = crossbeam_channel::unbounded();
+        let (event_tx, events) = crossbeam_channel::unbounded();
+        let span = tracing::info_span!("host_link", game = %hello.game_name);
+        let worker = ConnectorThread {
+            socket,
+            hello,
+            host_binary,
+            events: event_tx,
+            host: None,
+        };
+        std::thread::Builder::new()
+            .name("livestream-connect".into())
+            .spawn(move || {
+                let _span = span.entered();
+                worker.run(&command_rx);
+            })
+            .expect("spawning the connector thread");
+        Self { commands, events }
+    }
+
+    fn send(&self, command: ConnectorCommand) {
+        // The thread only ends when this handle is dropped.
+        let _ = self.commands.send(command);
+    }
+}
+
+impl ConnectorThread {
+    fn run(mut self, commands: &Receiver<ConnectorCommand>) {
+        let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(5));
+        let mut wanted = true;
+        loop {
+            if wanted {
+                match connect(
+                    &self.socket,
+                    self.hello.clone(),
+                    &LinkConfig::default(),
+                    HANDSHAKE_TIMEOUT,
+                ) {
+                    Ok(connection) => {
+                        info!(game_id = connection.game_id, "connected to the host");
+                        wanted = false;
+                        backoff.reset();
+                        if self
+                            .events
+                            .send(ConnectorEvent::Connected(Box::new(connection)))
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Err(err) if err.is_transient() => debug!("no host yet: {err}"),
+                    Err(err) => warn!("cannot connect to the host: {err}"),
+                }
+            }
+            let wait = if wanted {
+                backoff.next_delay()
+            } else {
+                Duration::from_secs(1)
+            };
+            match commands.recv_timeout(wait) {
+                Ok(ConnectorCommand::Reconnect) => {
+                    wanted = true;
+                    backoff.reset();
+                }
+                Ok(ConnectorCommand::StartHost) => {
+                    self.start_host();
+                    wanted = true;
+                    backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(1));
+                }
+                Ok(ConnectorCommand::Retire(link)) => drop(link),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            self.reap_host();
+        }
+    }
+
+    fn start_host(&mut self) {
+        self.reap_host();
+        if self.host.is_some() {
+            return;
+        }
+        let spawned = Command::new(&self.host_binary)
+            .arg("--headless")
+            .arg("--socket")
+            .arg(&self.socket)
+            .stdin(Stdio::null())
+            .spawn();
+        let event = match spawned {
+            Ok(child) => {
+                info!(pid = child.id(), binary = %self.host_binary.display(), "started a host");
+                self.host = Some(child);
+                ConnectorEvent::StartingHost
+            }
+            Err(err) => {
+                let message = format!("cannot start {}: {err}", self.host_binary.display());
+                warn!("{message}");
+                ConnectorEvent::HostStartFailed(message)
+            }
+        };
+        let _ = self.events.send(event);
+    }
+
+    fn reap_host(&mut self) {
+        if let Some(child) = &mut self.host
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            info!("the host we started exited ({status})");
+            self.host = None;
+        }
+    }
+}
+
+/// The game's session with the host.
+#[derive(Resource)]
+pub(crate) struct HostSession {
+    connector: Connector,
+    link: Option<GameLink>,
+    start_host_on_demand: bool,
+    /// A go-live asked for while no host was connected; sent on connect.
+    pending_go_live: Option<MicChoice>,
+}
+
+impl HostSession {
+    /// Starts the connector for `settings`.
+    pub fn start(settings: &LiveStreamSettings, hello: Hello) -> Self {
+        let socket = livestream_ipc::resolve_socket_path(settings.socket.as_deref());
+        let exe = std::env::current_exe().ok();
+        let binary = host_binary(settings.host_binary.as_deref(), exe.as_deref());
+        Self {
+            connector: Connector::spawn(socket, hello, binary),
+            link: None,
+            start_host_on_demand: settings.start_host_on_demand,
+            pending_go_live: None,
+        }
+    }
+
+    fn send(&self, message: GameMessage) {
+        if let Some(link) = &self.link
+            && let Err(err) = link.outbox().send(message)
+        {
+            warn!("cannot queue a message for the host: {err}");
+        }
+    }
+}
+
+/// Takes new connections from the connector.
+pub(crate) fn accept_connection(
+    mut session: ResMut<HostSession>,
+    mut live: ResMut<LiveStream>,
+    route: Res<MediaRoute>,
+    display: Res<DisplayTracker>,
+) {
+    while let Ok(event) = session.connector.events.try_recv() {
+        match event {
+            ConnectorEvent::Connected(connection) => {
+                let Connection { game_id, link, .. } = *connection;
+                route.publish(Some(link.outbox()));
+                session.link = Some(link);
+                live.connection = HostConnection::Connected { game_id };
+                session.send(GameMessage::Display(display.report()));
+                if let Some(mic) = session.pending_go_live.take() {
+                    session.send(GameMessage::GoLive { mic });
+                }
+            }
+            ConnectorEvent::StartingHost => live.connection = HostConnection::StartingHost,
+            ConnectorEvent::HostStartFailed(message) => {
+                session.pending_go_live = None;
+                live.connection = HostConnection::Disconnected;
+                live.last_error = Some(message);
+            }
+        }
+    }
+}
+
+/// Applies what the host sent; notices a closed link.
+pub(crate) fn receive_from_host(
+    mut session: ResMut<HostSession>,
+    mut live: ResMut<LiveStream>,
+    route: Res<MediaRoute>,
+    mut display: ResMut<DisplayTracker>,
+    mut audience: MessageWriter<AudienceMessage>,
+    mut states: MessageWriter<StreamStateChanged>,
+    mut display_changes: MessageWriter<DisplayChanged>,
+) {
+    let Some(link) = &session.link else {
+        return;
+    };
+    let mut closed = None;
+    let mut pongs = Vec::new();
+    for event in link.drain() {
+        let message = match event {
+            LinkEvent::Message(envelope) => envelope.message,
+            LinkEvent::Closed(reason) => {
+                closed = Some(reason);
+                break;
+            }
+        };
+        match message {
+            HostMessage::StreamState(state) => {
+                live.stream = Some(state.clone());
+                states.write(StreamStateChanged(state));
+            }
+            HostMessage::Media(request) => {
+                live.media = (request.video || request.audio).then_some(request);
+            }
+            HostMessage::Audience(event) => {
+                live.stats.audience_events += 1;
+                audience.write(AudienceMessage {
+                    event,
+                    from_backlog: false,
+                });
+            }
+            HostMessage::Backlog { events, .. } => {
+                live.stats.audience_events += events.len() as u64;
+                audience.write_batch(events.into_iter().map(|event| AudienceMessage {
+                    event,
+                    from_backlog: true,
+                }));
+            }
+            HostMessage::SetVisibility(visibility) => {
+                if let Some(change) = display.apply_host(visibility) {
+                    display_changes.write(change);
+                }
+            }
+            HostMessage::Ping { nonce } => pongs.push(nonce),
+            HostMessage::Handshake(_) => warn!("the host sent a second handshake; ignored"),
+        }
+    }
+    for nonce in pongs {
+        session.send(GameMessage::Pong { nonce });
+    }
+    if let Some(reason) = closed {
+        warn!("lost the host: {reason}; reconnecting");
+        route.publish(None);
+        live.connection = HostConnection::Disconnected;
+        live.media = None;
+        live.stream = None;
+        if let Some(link) = session.link.take() {
+            session
+                .connector
+                .send(ConnectorCommand::Retire(Box::new(link)));
+        }
+        session.connector.send(ConnectorCommand::Reconnect);
+    }
+}
+
+/// Sends the player's go-live and stop requests (starting a host if needed).
+pub(crate) fn send_requests(
+    mut requests: MessageReader<LiveStreamRequest>,
+    mut session: ResMut<HostSession>,
+) {
+    for request in requests.read() {
+        match (*request, session.link.is_some()) {
+            (LiveStreamRequest::GoLive { mic }, true) => session.send(GameMessage::GoLive { mic }),
+            (LiveStreamRequest::GoLive { mic }, false) => {
+                if session.start_host_on_demand {
+                    session.pending_go_live = Some(mic);
+                    session.connector.send(ConnectorCommand::StartHost);
+                } else {
+                    warn!("go-live asked for, but no host runs and starting one is disabled");
+                }
+            }
+            (LiveStreamRequest::Stop, true) => session.send(GameMessage::StopStream),
+            (LiveStreamRequest::Stop, false) => session.pending_go_live = None,
+        }
+    }
+}
+
+/// Tells the host about every display change, in order.
+pub(crate) fn report_display(
+    mut changes: MessageReader<DisplayChanged>,
+    session: Res<HostSession>,
+) {
+    for change in changes.read() {
+        session.send(GameMessage::Display(change.report()));
+    }
+}
+
+/// Says goodbye to the host when the game exits.
+pub(crate) fn say_goodbye(mut exits: MessageReader<AppExit>, mut session: ResMut<HostSession>) {
+    if exits.read().next().is_none() {
+        return;
+    }
+    if let Some(link) = session.link.take() {
+        let _ = link.outbox().send(GameMessage::Goodbye {
+            reason: "game closing".into(),
+        });
+        link.flush(GOODBYE_FLUSH);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_resets() {
+        let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(1));
+        let delays: Vec<_> = (0..5).map(|_| backoff.next_delay().as_millis()).collect();
+        assert_eq!(delays, [250, 500, 1000, 1000, 1000]);
+        backoff.reset();
+        assert_eq!(backoff.next_delay(), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn host_binary_prefers_config_then_neighbour_then_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let game = dir.path().join("game");
+        let name = format!("livestream-host{}", std::env::consts::EXE_SUFFIX);
+        assert_eq!(
+            host_binary(Some(Path::new("/opt/host")), Some(&game)),
+            PathBuf::from("/opt/host")
+        );
+        assert_eq!(host_binary(None, Some(&game)), PathBuf::from(&name));
+        std::fs::write(dir.path().join(&name), b"").unwrap();
+        assert_eq!(host_binary(None, Some(&game)), dir.path().join(&name));
+    }
+}

@@ -1,0 +1,370 @@
+//! A real Bevy game (headless, rendered by lavapipe or whatever GPU is
+//! present) with the plugin, against a test host built on the ipc crate's
+//! server: frames of the tagged camera, game audio from kira, display
+//! changes, and a host that dies and comes back.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bevy::log::LogPlugin;
+use bevy::prelude::*;
+use bevy_livestream::prelude::*;
+use bevy_livestream::{AudioOutput, PixelFormat, Visibility};
+use kira::Frame;
+use kira::sound::static_sound::{StaticSoundData, StaticSoundSettings};
+use livestream_ipc::{HostLink, LinkEvent, Server, ServerConfig, ServerEvent, monotonic_ns};
+use livestream_protocol::{
+    AudioChunkHeader, DisplayReason, GameMessage, HostMessage, MediaRequest, VideoFrameHeader,
+};
+
+const SIZE: UVec2 = UVec2::new(320, 180);
+const LIMIT: Duration = Duration::from_secs(90);
+
+/// BT.601 limited-range Y, U, V of an sRGB colour (as the plugin's shader computes it).
+fn yuv(rgb: [f32; 3]) -> [f32; 3] {
+    let [r, g, b] = rgb.map(|c| c * 255.0);
+    [
+        (66.0 * r + 129.0 * g + 25.0 * b + 128.0) / 256.0 + 16.0,
+        (-38.0 * r - 74.0 * g + 112.0 * b + 128.0) / 256.0 + 128.0,
+        (112.0 * r - 94.0 * g - 18.0 * b + 128.0) / 256.0 + 128.0,
+    ]
+}
+
+const RED: [f32; 3] = [1.0, 0.0, 0.0];
+const BLUE: [f32; 3] = [0.0, 0.0, 1.0];
+const GREY: [f32; 3] = [0.5, 0.5, 0.5];
+
+/// A small scene: the streamable camera sees a blue left half (x 0..160), a
+/// grey band (x 180..220) and red elsewhere; an untagged camera of higher order draws green to
+/// its own image and must never be sent.
+fn scene(mut commands: Commands, mut images: ResMut<Assets<Image>>) {
+    let srgb = |[r, g, b]: [f32; 3]| Color::srgb(r, g, b);
+    commands.spawn((
+        Camera2d,
+        Camera {
+            order: 1,
+            clear_color: ClearColorConfig::Custom(srgb(RED)),
+            ..default()
+        },
+        Streamable,
+    ));
+    commands.spawn((
+        Sprite::from_color(srgb(BLUE), Vec2::new(160.0, 180.0)),
+        Transform::from_xyz(-80.0, 0.0, 0.0),
+    ));
+    commands.spawn((
+        Sprite::from_color(srgb(GREY), Vec2::new(40.0, 180.0)),
+        Transform::from_xyz(40.0, 0.0, 0.0),
+    ));
+    let other = images.add(Image::new_target_texture(
+        64,
+        64,
+        bevy::render::render_resource::TextureFormat::Rgba8UnormSrgb,
+        None,
+    ));
+    commands.spawn((
+        Camera2d,
+        Camera {
+            order: 2,
+            clear_color: ClearColorConfig::Custom(Color::srgb(0.0, 1.0, 0.0)),
+            ..default()
+        },
+        bevy::camera::RenderTarget::Image(other.into()),
+    ));
+}
+
+fn game(socket: &Path, format: PixelFormat) -> App {
+    let mut app = App::new();
+    app.add_plugins((
+        headless_default_plugins().disable::<LogPlugin>(),
+        HeadlessPlugin {
+            size: SIZE,
+            fps: 60.0,
+        },
+        LiveStreamPlugin {
+            settings: LiveStreamSettings {
+                game_name: "capture-test".into(),
+                socket: Some(socket.to_owned()),
+                capture_fps: 30,
+                pixel_format: format,
+                audio_output: AudioOutput::Virtual,
+                start_host_on_demand: false,
+                ..default()
+            },
+            ..default()
+        },
+    ))
+    .add_systems(Startup, scene);
+    app.finish();
+    app.cleanup();
+    app
+}
+
+fn host(socket: &Path) -> Server {
+    Server::bind(ServerConfig::new(socket)).expect("test host binds")
+}
+
+/// Runs the game until the host sees it connect.
+fn wait_for_game(app: &mut App, server: &Server) -> HostLink {
+    let deadline = Instant::now() + LIMIT;
+    while Instant::now() < deadline {
+        app.update();
+        if let Ok(ServerEvent::Connected(connected)) = server.events().try_recv() {
+            assert_eq!(connected.hello.game_name, "capture-test");
+            return connected.link;
+        }
+    }
+    panic!("the game never connected");
+}
+
+/// Everything the game sent, gathered while the game runs until `done` says so.
+#[derive(Default)]
+struct Received {
+    frames: Vec<(VideoFrameHeader, Vec<u8>)>,
+    audio: Vec<(AudioChunkHeader, Vec<u8>)>,
+    display: Vec<(Visibility, DisplayReason)>,
+    closed: bool,
+}
+
+fn run_until(
+    app: &mut App,
+    link: &HostLink,
+    received: &mut Received,
+    mut done: impl FnMut(&Received) -> bool,
+) {
+    let deadline = Instant::now() + LIMIT;
+    while !done(received) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for the game: {} frames, {} audio chunks, display {:?}",
+            received.frames.len(),
+            received.audio.len(),
+            received.display
+        );
+        app.update();
+        for event in link.drain() {
+            match event {
+                LinkEvent::Message(envelope) => match envelope.message {
+                    GameMessage::VideoFrame(header) => {
+                        received.frames.push((header, envelope.payload.into_vec()));
+                    }
+                    GameMessage::AudioChunk(header) => {
+                        received.audio.push((header, envelope.payload.into_vec()));
+                    }
+                    GameMessage::Display(report) => {
+                        received.display.push((report.visibility, report.reason));
+                    }
+                    _ => {}
+                },
+                LinkEvent::Closed(_) => received.closed = true,
+            }
+        }
+    }
+}
+
+fn plane_mean(plane: &[u8], stride: usize, columns: core::ops::Range<usize>) -> f32 {
+    let rows = plane.len() / stride;
+    let (mut sum, mut n) = (0f32, 0f32);
+    for row in rows / 4..rows * 3 / 4 {
+        for x in columns.clone() {
+            sum += f32::from(plane[row * stride + x]);
+            n += 1.0;
+        }
+    }
+    sum / n
+}
+
+fn assert_close(got: f32, want: f32, what: &str) {
+    assert!(
+        (got - want).abs() <= 4.0,
+        "{what}: got {got:.1}, want {want:.1}"
+    );
+}
+
+#[test]
+fn tagged_camera_audio_and_display_changes_reach_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("host.sock");
+    let server = host(&socket);
+    let mut app = game(&socket, PixelFormat::I420);
+    let link = wait_for_game(&mut app, &server);
+    let mut got = Received::default();
+
+    // Connected but not asked: the first report is the display status, and no media flows.
+    run_until(&mut app, &link, &mut got, |r| !r.display.is_empty());
+    assert_eq!(got.display[0], (Visibility::Hidden, DisplayReason::Startup));
+    for _ in 0..20 {
+        run_until(&mut app, &link, &mut got, |_| true);
+    }
+    assert!(
+        got.frames.is_empty() && got.audio.is_empty(),
+        "media only when asked"
+    );
+
+    // Ask for media; play a tone through the game's kira manager.
+    link.outbox()
+        .send(HostMessage::Media(MediaRequest {
+            video: true,
+            audio: true,
+            fps: 30,
+        }))
+        .unwrap();
+    let tone: Vec<Frame> = (0..96_000)
+        .map(|i| {
+            Frame::from_mono((i as f32 * 440.0 * core::f32::consts::TAU / 48_000.0).sin() * 0.5)
+        })
+        .collect();
+    app.world_mut()
+        .resource_mut::<GameAudio>()
+        .manager()
+        .play(StaticSoundData {
+            sample_rate: 48_000,
+            frames: tone.into(),
+            settings: StaticSoundSettings::default(),
+            slice: None,
+        })
+        .unwrap();
+    let asked_at = monotonic_ns();
+    run_until(&mut app, &link, &mut got, |r| {
+        r.frames.len() >= 10 && r.audio.len() >= 20
+    });
+
+    // Frames: the tagged camera's picture, right size and format, in order.
+    for pair in got.frames.windows(2) {
+        assert!(
+            pair[1].0.timestamp_ns > pair[0].0.timestamp_ns,
+            "timestamps increase"
+        );
+        assert!(
+            pair[1].0.frame_number > pair[0].0.frame_number,
+            "numbers increase"
+        );
+    }
+    let (header, pixels) = got.frames.last().unwrap();
+    assert_eq!(
+        (header.format, header.width, header.height, header.strides),
+        (PixelFormat::I420, SIZE.x, SIZE.y, [320, 160, 160])
+    );
+    assert!(header.timestamp_ns >= asked_at);
+    let planes = header.plane_ranges();
+    let (y, u, v) = (
+        &pixels[planes[0].clone()],
+        &pixels[planes[1].clone()],
+        &pixels[planes[2].clone()],
+    );
+    for (colour, columns, name) in [
+        (BLUE, 20..140, "blue"),
+        (GREY, 186..214, "grey"),
+        (RED, 240..310, "red"),
+    ] {
+        let [want_y, want_u, want_v] = yuv(colour);
+        assert_close(
+            plane_mean(y, 320, columns.clone()),
+            want_y,
+            &format!("{name} Y"),
+        );
+        let half = columns.start / 2..columns.end / 2;
+        assert_close(
+            plane_mean(u, 160, half.clone()),
+            want_u,
+            &format!("{name} U"),
+        );
+        assert_close(plane_mean(v, 160, half), want_v, &format!("{name} V"));
+    }
+    let bytes_per_pixel = pixels.len() as f64 / f64::from(SIZE.x * SIZE.y);
+    assert!(bytes_per_pixel <= 1.5, "{bytes_per_pixel} bytes per pixel");
+
+    // Audio: 48 kHz stereo chunks on a continuous timeline, carrying the tone.
+    let first = got.audio[0].0;
+    assert_eq!((first.sample_rate, first.channels), (48_000, 2));
+    let now = monotonic_ns();
+    for pair in got.audio.windows(2) {
+        assert!(pair[1].0.sequence == pair[0].0.sequence + 1);
+        assert!(pair[1].0.timestamp_ns > pair[0].0.timestamp_ns);
+    }
+    assert!(
+        first.timestamp_ns + 2_000_000_000 > asked_at && first.timestamp_ns < now,
+        "audio stamped with the monotonic clock around now"
+    );
+    let samples: Vec<f32> = got
+        .audio
+        .iter()
+        .flat_map(|(_, bytes)| {
+            bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        })
+        .collect();
+    let peak = samples.iter().fold(0f32, |m, s| m.max(s.abs()));
+    assert!(peak > 0.3, "the tone reaches the host (peak {peak})");
+
+    // Show and hide commands come back as display reports, in order.
+    for visibility in [Visibility::Shown, Visibility::Hidden, Visibility::Shown] {
+        link.outbox()
+            .send(HostMessage::SetVisibility(visibility))
+            .unwrap();
+    }
+    run_until(&mut app, &link, &mut got, |r| r.display.len() >= 4);
+    assert_eq!(
+        got.display[1..],
+        [
+            (Visibility::Shown, DisplayReason::HostCommand),
+            (Visibility::Hidden, DisplayReason::HostCommand),
+            (Visibility::Shown, DisplayReason::HostCommand),
+        ]
+    );
+    let live = app.world().resource::<LiveStream>();
+    assert_eq!(live.display.0, Visibility::Shown);
+    assert!(live.stats.frames_sent >= 10 && live.stats.audio_chunks_sent >= 20);
+}
+
+#[test]
+fn the_game_survives_its_host_and_reconnects() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("host.sock");
+    let server = host(&socket);
+    let mut app = game(&socket, PixelFormat::Rgba8);
+    let link = wait_for_game(&mut app, &server);
+    let mut got = Received::default();
+    let media = HostMessage::Media(MediaRequest {
+        video: true,
+        audio: false,
+        fps: 30,
+    });
+    link.outbox().send(media.clone()).unwrap();
+    run_until(&mut app, &link, &mut got, |r| r.frames.len() >= 3);
+    let (header, pixels) = &got.frames[0];
+    assert_eq!(
+        (header.format, header.strides[0]),
+        (PixelFormat::Rgba8, SIZE.x * 4)
+    );
+    assert_eq!(pixels.len(), (SIZE.x * SIZE.y * 4) as usize);
+    // Far right of the picture is red: R=255, G=0, B=0, A=255.
+    let at = (90 * SIZE.x + 300) as usize * 4;
+    assert_eq!(&pixels[at..at + 4], &[255, 0, 0, 255]);
+
+    // The host dies: the game keeps running frames without it.
+    drop((link, server));
+    let before = app.world().resource::<bevy::diagnostic::FrameCount>().0;
+    let stalled_until = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < stalled_until {
+        app.update();
+    }
+    let after = app.world().resource::<bevy::diagnostic::FrameCount>().0;
+    assert!(
+        after > before + 5,
+        "the game kept running ({before} → {after} frames)"
+    );
+    assert_eq!(
+        app.world().resource::<LiveStream>().connection,
+        bevy_livestream::HostConnection::Disconnected
+    );
+
+    // A host comes back on the same socket: the game reconnects and streams when asked.
+    let server = host(&socket);
+    let link = wait_for_game(&mut app, &server);
+    link.outbox().send(media).unwrap();
+    let mut again = Received::default();
+    run_until(&mut app, &link, &mut again, |r| r.frames.len() >= 3);
+    assert_eq!(again.display[0].1, DisplayReason::Startup);
+}
