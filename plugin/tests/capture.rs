@@ -240,6 +240,16 @@ fn tagged_camera_audio_and_display_changes_reach_the_host() {
             "numbers increase"
         );
     }
+    // Every frame is the tagged camera's: never the green of the untagged one.
+    let red_y = yuv(RED)[0];
+    for (header, pixels) in &got.frames {
+        let y = &pixels[header.plane_ranges()[0].clone()];
+        assert_close(
+            plane_mean(y, 320, 240..310),
+            red_y,
+            "tagged camera in every frame",
+        );
+    }
     let (header, pixels) = got.frames.last().unwrap();
     assert_eq!(
         (header.format, header.width, header.height, header.strides),
