@@ -16,10 +16,10 @@ use bevy::render::render_resource::binding_types::{
     sampler, storage_buffer_sized, texture_2d, uniform_buffer_sized,
 };
 use bevy::render::render_resource::{
-    BindGroupEntries, BindGroupLayoutDescriptor, BindGroupLayoutEntries, Buffer, BufferDescriptor,
-    BufferUsages, CachedComputePipelineId, ComputePassDescriptor, ComputePipelineDescriptor,
-    MapMode, PipelineCache, Sampler, SamplerBindingType, SamplerDescriptor, ShaderStages,
-    TextureSampleType,
+    BindGroup, BindGroupEntries, BindGroupLayoutDescriptor, BindGroupLayoutEntries, Buffer,
+    BufferDescriptor, BufferId, BufferUsages, CachedComputePipelineId, ComputePassDescriptor,
+    ComputePipelineDescriptor, MapMode, PipelineCache, Sampler, SamplerBindingType,
+    SamplerDescriptor, ShaderStages, TextureSampleType, TextureViewId,
 };
 use bevy::render::renderer::{RenderContext, RenderDevice, RenderQueue, ViewQuery};
 use bevy::render::view::ViewTarget;
@@ -122,6 +122,7 @@ struct StagingSlot {
 pub(crate) struct CaptureBuffers {
     params: Option<Buffer>,
     output: Option<Buffer>,
+    bind_group: Option<((TextureViewId, BufferId), BindGroup)>,
     slots: Vec<StagingSlot>,
     mapped_tx: Sender<(usize, bool)>,
     mapped_rx: Receiver<(usize, bool)>,
@@ -137,6 +138,7 @@ impl CaptureBuffers {
         Self {
             params: None,
             output: None,
+            bind_group: None,
             slots: (0..STAGING_BUFFERS)
                 .map(|_| StagingSlot {
                     buffer: None,
@@ -269,16 +271,26 @@ pub(crate) fn capture_view(
     }
     queue.write_buffer(params, 0, &bytes);
 
-    let bind_group = device.create_bind_group(
-        "livestream_capture_bind_group",
-        &pipeline_cache.get_bind_group_layout(&pipelines.layout),
-        &BindGroupEntries::sequential((
-            target.main_texture_view(),
-            &pipelines.sampler,
-            params.as_entire_binding(),
-            output.as_entire_binding(),
-        )),
-    );
+    // The view's current main texture is the same one frame after frame, so
+    // the bind group is rebuilt only when it or the output buffer changes.
+    let key = (target.main_texture_view().id(), output.id());
+    let bind_group = match &buffers.bind_group {
+        Some((cached, bind_group)) if *cached == key => bind_group.clone(),
+        _ => {
+            let bind_group = device.create_bind_group(
+                "livestream_capture_bind_group",
+                &pipeline_cache.get_bind_group_layout(&pipelines.layout),
+                &BindGroupEntries::sequential((
+                    target.main_texture_view(),
+                    &pipelines.sampler,
+                    params.as_entire_binding(),
+                    output.as_entire_binding(),
+                )),
+            );
+            buffers.bind_group = Some((key, bind_group.clone()));
+            bind_group
+        }
+    };
     let (groups_x, groups_y) = geometry.workgroups();
     let encoder = ctx.command_encoder();
     {
