@@ -117,6 +117,18 @@ fn wait_for_game(app: &mut App, server: &Server) -> HostLink {
     panic!("the game never connected");
 }
 
+const SOCKET_FILE: &str = "host.sock";
+
+/// A test host in a fresh temp dir and a game connected to it.
+fn connected_game(format: PixelFormat) -> (tempfile::TempDir, Server, App, HostLink) {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join(SOCKET_FILE);
+    let server = host(&socket);
+    let mut app = game(&socket, format);
+    let link = wait_for_game(&mut app, &server);
+    (dir, server, app, link)
+}
+
 /// Everything the game sent, gathered while the game runs until `done` says so.
 #[derive(Default)]
 struct Received {
@@ -183,11 +195,7 @@ fn assert_close(got: f32, want: f32, what: &str) {
 
 #[test]
 fn tagged_camera_audio_and_display_changes_reach_the_host() {
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("host.sock");
-    let server = host(&socket);
-    let mut app = game(&socket, PixelFormat::I420);
-    let link = wait_for_game(&mut app, &server);
+    let (_dir, _server, mut app, link) = connected_game(PixelFormat::I420);
     let mut got = Received::default();
 
     // Connected but not asked: the first report is the display status, and no media flows.
@@ -330,11 +338,8 @@ fn tagged_camera_audio_and_display_changes_reach_the_host() {
 
 #[test]
 fn the_game_survives_its_host_and_reconnects() {
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("host.sock");
-    let server = host(&socket);
-    let mut app = game(&socket, PixelFormat::Rgba8);
-    let link = wait_for_game(&mut app, &server);
+    let (dir, server, mut app, link) = connected_game(PixelFormat::Rgba8);
+    let socket = dir.path().join(SOCKET_FILE);
     let mut got = Received::default();
     let media = HostMessage::Media(MediaRequest {
         video: true,

@@ -163,6 +163,20 @@ fn buffer(device: &RenderDevice, label: &'static str, size: u64, usage: BufferUs
     })
 }
 
+/// The buffer in `slot`, replaced by a new one when it is missing or not `size` bytes.
+fn sized_buffer<'a>(
+    slot: &'a mut Option<Buffer>,
+    device: &RenderDevice,
+    label: &'static str,
+    size: u64,
+    usage: BufferUsages,
+) -> &'a Buffer {
+    if slot.as_ref().is_none_or(|b| b.size() != size) {
+        *slot = Some(buffer(device, label, size, usage));
+    }
+    slot.as_ref().expect("filled above")
+}
+
 /// How the view texture stores colour, as the shader's `color_space` code.
 fn color_space_code(space: Option<CompositingSpace>) -> u32 {
     match space {
@@ -224,25 +238,21 @@ pub(crate) fn capture_view(
             BufferUsages::UNIFORM | BufferUsages::COPY_DST,
         )
     });
-    if buffers.output.as_ref().is_none_or(|b| b.size() != len) {
-        buffers.output = Some(buffer(
-            &device,
-            "livestream_capture_output",
-            len,
-            BufferUsages::STORAGE | BufferUsages::COPY_SRC,
-        ));
-    }
-    let output = buffers.output.as_ref().expect("created above");
+    let output = sized_buffer(
+        &mut buffers.output,
+        &device,
+        "livestream_capture_output",
+        len,
+        BufferUsages::STORAGE | BufferUsages::COPY_SRC,
+    );
     let slot = &mut buffers.slots[slot_index];
-    if slot.buffer.as_ref().is_none_or(|b| b.size() != len) {
-        slot.buffer = Some(buffer(
-            &device,
-            "livestream_capture_staging",
-            len,
-            BufferUsages::MAP_READ | BufferUsages::COPY_DST,
-        ));
-    }
-    let staging = slot.buffer.as_ref().expect("created above");
+    let staging = sized_buffer(
+        &mut slot.buffer,
+        &device,
+        "livestream_capture_staging",
+        len,
+        BufferUsages::MAP_READ | BufferUsages::COPY_DST,
+    );
 
     let floats = [
         origin.x as f32,
