@@ -11,7 +11,7 @@ use bevy::app::AppExit;
 use bevy::prelude::*;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use livestream_ipc::{Connection, GameLink, LinkConfig, LinkEvent, connect};
-use livestream_protocol::{GameMessage, Hello, HostMessage, MicChoice};
+use livestream_protocol::{Backoff, GameMessage, Hello, HostMessage, MicChoice};
 use tracing::{debug, info, warn};
 
 use crate::LiveStreamSettings;
@@ -26,37 +26,6 @@ use crate::state::{
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the game waits, at exit, for its goodbye to reach the host.
 const GOODBYE_FLUSH: Duration = Duration::from_millis(100);
-
-/// Delays between connection attempts: doubling from `first` up to `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Backoff {
-    first: Duration,
-    max: Duration,
-    next: Duration,
-}
-
-impl Backoff {
-    /// Starts at `first`, doubles each time, never above `max`.
-    pub fn new(first: Duration, max: Duration) -> Self {
-        Self {
-            first,
-            max,
-            next: first,
-        }
-    }
-
-    /// The delay before the next attempt.
-    pub fn next_delay(&mut self) -> Duration {
-        let delay = self.next;
-        self.next = (self.next * 2).min(self.max);
-        delay
-    }
-
-    /// Back to the first delay (after a success, or when a host was just started).
-    pub fn reset(&mut self) {
-        self.next = self.first;
-    }
-}
 
 /// The host binary to start on demand: the configured one, else
 /// `livestream-host` next to the game's executable, else from `PATH`.
@@ -401,15 +370,6 @@ pub(crate) fn say_goodbye(mut exits: MessageReader<AppExit>, mut session: ResMut
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap_and_resets() {
-        let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(1));
-        let delays: Vec<_> = (0..5).map(|_| backoff.next_delay().as_millis()).collect();
-        assert_eq!(delays, [250, 500, 1000, 1000, 1000]);
-        backoff.reset();
-        assert_eq!(backoff.next_delay(), Duration::from_millis(250));
-    }
 
     #[test]
     fn host_binary_prefers_config_then_neighbour_then_path() {

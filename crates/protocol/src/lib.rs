@@ -9,6 +9,7 @@
 //! [`DecodeError`] that tells the receiver to drop that peer.
 
 mod audience;
+mod backoff;
 mod codec;
 mod media;
 mod messages;
@@ -16,6 +17,7 @@ mod messages;
 pub use audience::{
     AudienceEvent, AudienceEventKind, AudienceUser, MAX_BADGES, MAX_NAME_BYTES, MAX_TEXT_BYTES,
 };
+pub use backoff::Backoff;
 pub use codec::{
     DecodeError, DecodedFrame, EncodeError, FramePrefix, MAGIC, MAX_HEADER_LEN, MAX_PAYLOAD_LEN,
     PREFIX_LEN, PROTOCOL_VERSION, decode_frame, decode_header, encode_frame, encode_header,

@@ -1,0 +1,422 @@
+//! Audience sources: a thread per source that connects, reads, normalises and
+//! hands events to the host through a bounded channel, reconnecting with
+//! back-off. The host reads each source's [`SourceStatus`] for `ctl status`.
+
+mod irc;
+mod room;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{Sender, TrySendError};
+use livestream_protocol::{AudienceEvent, Backoff};
+use tracing::{info, info_span, warn};
+
+/// How long a blocking read may wait before the thread checks whether to stop.
+const POLL: Duration = Duration::from_millis(200);
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where audience events come from (`--interaction SPEC`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// A `livestream-room` feed: `ws://host:port/rooms/NAME/ws`.
+    Room {
+        /// The feed's WebSocket URL.
+        url: String,
+    },
+    /// An IRC channel: `irc://host[:port]/#channel` (Twitch-compatible tags understood).
+    Irc {
+        /// Server host.
+        host: String,
+        /// Server port (6667 when absent).
+        port: u16,
+        /// Channel, with its `#`.
+        channel: String,
+    },
+}
+
+/// Why a source spec was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// Not a scheme we read.
+    #[error(
+        "unknown interaction source {0:?}: use ws://HOST:PORT/rooms/NAME/ws or irc://HOST:PORT/#CHANNEL"
+    )]
+    UnknownScheme(String),
+    /// A scheme we know but cannot serve in this build.
+    #[error("{0}:// sources need TLS, which this build does not have yet")]
+    NeedsTls(&'static str),
+    /// The address part is malformed.
+    #[error("malformed interaction source {spec:?}: {reason}")]
+    Malformed {
+        /// The spec, redacted.
+        spec: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+impl FromStr for SourceSpec {
+    type Err = SpecError;
+
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        let malformed = |reason| SpecError::Malformed {
+            spec: redact(spec),
+            reason,
+        };
+        if spec.starts_with("wss://") {
+            return Err(SpecError::NeedsTls("wss"));
+        }
+        if spec.starts_with("ircs://") {
+            return Err(SpecError::NeedsTls("ircs"));
+        }
+        if let Some(rest) = spec.strip_prefix("ws://") {
+            if rest.is_empty() || rest.starts_with('/') {
+                return Err(malformed("no host"));
+            }
+            return Ok(Self::Room {
+                url: spec.to_owned(),
+            });
+        }
+        let Some(rest) = spec.strip_prefix("irc://") else {
+            return Err(SpecError::UnknownScheme(redact(spec)));
+        };
+        let (address, channel) = rest
+            .split_once('/')
+            .ok_or_else(|| malformed("no /#channel"))?;
+        let channel = if channel.starts_with('#') {
+            channel.to_owned()
+        } else {
+            format!("#{channel}")
+        };
+        if channel.len() < 2 || channel.contains([' ', ',', '\u{7}']) {
+            return Err(malformed("bad channel name"));
+        }
+        let (host, port) = match address.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse().map_err(|_| malformed("bad port"))?),
+            None => (address, 6667),
+        };
+        if host.is_empty() {
+            return Err(malformed("no host"));
+        }
+        Ok(Self::Irc {
+            host: host.to_owned(),
+            port,
+            channel,
+        })
+    }
+}
+
+impl fmt::Display for SourceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Room { url } => f.write_str(&redact(url)),
+            Self::Irc {
+                host,
+                port,
+                channel,
+            } => write!(f, "irc://{host}:{port}/{channel}"),
+        }
+    }
+}
+
+/// A URL as it may be logged: credentials and query (tokens) removed.
+pub fn redact(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let rest = match rest.split_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => rest.to_owned(),
+    };
+    if scheme.is_empty() {
+        rest
+    } else {
+        format!("{scheme}://{rest}")
+    }
+}
+
+/// Where a source stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceState {
+    /// First connection under way.
+    Connecting,
+    /// Receiving.
+    Connected,
+    /// Lost; trying again.
+    Reconnecting {
+        /// Attempt number, from 1.
+        attempt: u32,
+        /// Delay before the attempt.
+        retry_in_ms: u64,
+        /// Why the last connection ended.
+        reason: String,
+    },
+    /// Stopped for good.
+    Stopped,
+}
+
+/// What `ctl status` shows of one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceStatus {
+    /// The source, redacted.
+    pub label: String,
+    /// Where it stands.
+    pub state: SourceState,
+    /// Events handed to the host.
+    pub events: u64,
+    /// Inputs refused (malformed, oversize, not UTF-8, over the limits).
+    pub bad_input: u64,
+    /// Events dropped because the host's queue was full.
+    pub dropped: u64,
+    /// Connections lost.
+    pub disconnects: u64,
+}
+
+/// A running source; dropping it stops its thread.
+#[derive(Debug)]
+pub struct AudienceSource {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl AudienceSource {
+    /// Starts a thread reading `spec` into `events`.
+    pub fn start(spec: SourceSpec, events: Sender<AudienceEvent>) -> Self {
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            status: Mutex::new(SourceStatus {
+                label: spec.to_string(),
+                state: SourceState::Connecting,
+                events: 0,
+                bad_input: 0,
+                dropped: 0,
+                disconnects: 0,
+            }),
+        });
+        let context = SourceContext {
+            shared: shared.clone(),
+            events,
+        };
+        let thread = std::thread::Builder::new()
+            .name("audience-source".into())
+            .spawn(move || run(&spec, &context))
+            .ok();
+        if thread.is_none() {
+            shared.update(|s| s.state = SourceState::Stopped);
+        }
+        Self { shared, thread }
+    }
+
+    /// A snapshot of the source's state and counters.
+    pub fn status(&self) -> SourceStatus {
+        self.shared.status()
+    }
+}
+
+impl Drop for AudienceSource {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    stop: AtomicBool,
+    status: Mutex<SourceStatus>,
+}
+
+impl Shared {
+    fn update(&self, change: impl FnOnce(&mut SourceStatus)) {
+        change(&mut self.status.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    fn status(&self) -> SourceStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// What a connection needs from its source: where to put events, counters, stop.
+#[derive(Debug)]
+struct SourceContext {
+    shared: Arc<Shared>,
+    events: Sender<AudienceEvent>,
+}
+
+impl SourceContext {
+    fn stopping(&self) -> bool {
+        self.shared.stop.load(Ordering::Acquire)
+    }
+
+    fn connected(&self) {
+        info!("connected");
+        self.shared.update(|s| s.state = SourceState::Connected);
+    }
+
+    /// Hands an event to the host; refuses one over the limits.
+    fn emit(&self, event: AudienceEvent) {
+        if let Err(reason) = event.validate() {
+            self.bad_input(reason);
+            return;
+        }
+        match self.events.try_send(event) {
+            Ok(()) => self.shared.update(|s| s.events += 1),
+            Err(TrySendError::Full(_)) => self.shared.update(|s| s.dropped += 1),
+            Err(TrySendError::Disconnected(_)) => self.shared.stop.store(true, Ordering::Release),
+        }
+    }
+
+    fn bad_input(&self, reason: impl fmt::Display) {
+        warn!("refused input: {reason}");
+        self.shared.update(|s| s.bad_input += 1);
+    }
+}
+
+/// Why a connection ended.
+type SessionEnd = String;
+
+fn run(spec: &SourceSpec, context: &SourceContext) {
+    let span = info_span!("audience_source", source = %spec);
+    let _entered = span.enter();
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
+    let mut room_resume = None;
+    let mut attempt = 0;
+    while !context.stopping() {
+        let started = Instant::now();
+        let end = match spec {
+            SourceSpec::Room { url } => room::session(url, &mut room_resume, context),
+            SourceSpec::Irc {
+                host,
+                port,
+                channel,
+            } => irc::session(host, *port, channel, context),
+        };
+        if context.stopping() {
+            break;
+        }
+        let end = end.err().unwrap_or_else(|| "closed".into());
+        // A connection that lasted counts as a success: start the back-off again.
+        if started.elapsed() > Duration::from_secs(10) {
+            backoff.reset();
+            attempt = 0;
+        }
+        attempt += 1;
+        let delay = backoff.next_delay();
+        warn!(
+            attempt,
+            retry_in_ms = delay.as_millis() as u64,
+            "connection lost: {end}"
+        );
+        context.shared.update(|s| {
+            s.disconnects += 1;
+            s.state = SourceState::Reconnecting {
+                attempt,
+                retry_in_ms: delay.as_millis() as u64,
+                reason: end,
+            };
+        });
+        let until = Instant::now() + delay;
+        while Instant::now() < until && !context.stopping() {
+            std::thread::sleep(POLL.min(until - Instant::now()));
+        }
+    }
+    context.shared.update(|s| s.state = SourceState::Stopped);
+}
+
+/// Unix time in milliseconds, for events whose source gives no time.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Connects a TCP stream to `host:port` within [`CONNECT_TIMEOUT`].
+fn connect_tcp(host: &str, port: u16) -> Result<std::net::TcpStream, SessionEnd> {
+    use std::net::ToSocketAddrs;
+    let addresses = (host, port)
+        .to_socket_addrs()
+        .map_err(|err| format!("cannot resolve {host}: {err}"))?;
+    let mut last = format!("{host} has no address");
+    for address in addresses {
+        match std::net::TcpStream::connect_timeout(&address, CONNECT_TIMEOUT) {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Err(err) => last = format!("cannot connect to {address}: {err}"),
+        }
+    }
+    Err(last)
+}
+
+/// Whether an I/O error is only a read timeout (check `stopping`, read again).
+fn is_timeout(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_specs() {
+        assert_eq!(
+            "irc://127.0.0.1:6697/#game".parse(),
+            Ok(SourceSpec::Irc {
+                host: "127.0.0.1".into(),
+                port: 6697,
+                channel: "#game".into()
+            })
+        );
+        assert_eq!(
+            "irc://irc.example/game"
+                .parse::<SourceSpec>()
+                .unwrap()
+                .to_string(),
+            "irc://irc.example:6667/#game"
+        );
+        assert_eq!(
+            "ws://h:1/rooms/a/ws".parse(),
+            Ok(SourceSpec::Room {
+                url: "ws://h:1/rooms/a/ws".into()
+            })
+        );
+        assert!(matches!(
+            "http://x".parse::<SourceSpec>(),
+            Err(SpecError::UnknownScheme(_))
+        ));
+        assert!(matches!(
+            "irc://h:x/#a".parse::<SourceSpec>(),
+            Err(SpecError::Malformed { .. })
+        ));
+        assert!(matches!(
+            "irc://h".parse::<SourceSpec>(),
+            Err(SpecError::Malformed { .. })
+        ));
+        assert_eq!(
+            "ircs://h/#a".parse::<SourceSpec>(),
+            Err(SpecError::NeedsTls("ircs"))
+        );
+    }
+
+    #[test]
+    fn never_shows_tokens() {
+        let spec: SourceSpec = "ws://user:secret@h:1/rooms/a/ws?token=secret"
+            .parse()
+            .unwrap();
+        assert_eq!(spec.to_string(), "ws://***@h:1/rooms/a/ws");
+    }
+}
