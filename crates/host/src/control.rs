@@ -3,6 +3,9 @@
 use bevy::prelude::*;
 use livestream_protocol::{MicChoice, Visibility};
 
+use livestream_interaction::AudienceEventKind;
+
+use crate::audience::{Audience, AudienceDelivery};
 use crate::ctl::{CtlReply, CtlRequest, PendingCtl};
 use crate::games::{DisplayStatus, GameLink, GameStats, SubGame, command_visibility};
 use crate::stream::{StreamCommand, Streaming, game_status};
@@ -18,14 +21,25 @@ pub struct CtlListener(pub crate::ctl::CtlServer);
 /// Handles every waiting control request.
 pub fn handle_ctl(
     requests: Res<CtlRequests>,
-    mut games: Query<(&SubGame, &mut DisplayStatus, &GameStats, &GameLink)>,
+    mut games: Query<(
+        &SubGame,
+        &mut DisplayStatus,
+        &GameStats,
+        &GameLink,
+        Option<&AudienceDelivery>,
+    )>,
     streaming: Res<Streaming>,
+    mut audience: ResMut<Audience>,
     mut stream_commands: MessageWriter<StreamCommand>,
 ) {
     while let Ok(PendingCtl { request, reply }) = requests.0.try_recv() {
         let answer = match request {
             CtlRequest::Status => CtlReply::Ok {
-                status: status_document(games.iter().map(|(g, s, st, _)| (g, s, st)), &streaming),
+                status: status_document(
+                    games.iter().map(|(g, s, st, _, d)| (g, s, st, d)),
+                    &streaming,
+                    &audience,
+                ),
             },
             CtlRequest::GoLive { mic } => {
                 let mic = if mic { MicChoice::On } else { MicChoice::Off };
@@ -43,7 +57,7 @@ pub fn handle_ctl(
                     .map(|(g, ..)| g.game_id);
                 match target {
                     Some(target) => {
-                        for (g, mut status, _, link) in &mut games {
+                        for (g, mut status, _, link, _) in &mut games {
                             let visibility = if g.game_id == target {
                                 Visibility::Shown
                             } else {
@@ -59,11 +73,28 @@ pub fn handle_ctl(
                 }
             }
             CtlRequest::HideAll => {
-                for (_, mut status, _, link) in &mut games {
+                for (_, mut status, _, link, _) in &mut games {
                     command_visibility(link, &mut status, Visibility::Hidden);
                 }
                 ok()
             }
+            CtlRequest::Say { user, text } => {
+                posted(audience.post_local(&user, AudienceEventKind::Chat { text }))
+            }
+            CtlRequest::Gift {
+                user,
+                gift,
+                count,
+                value,
+            } => posted(audience.post_local(
+                &user,
+                AudienceEventKind::Gift {
+                    gift_id: gift.to_lowercase(),
+                    name: gift,
+                    count: count.max(1),
+                    value,
+                },
+            )),
         };
         let _ = reply.send(answer);
     }
@@ -75,9 +106,27 @@ fn ok() -> CtlReply {
     }
 }
 
+/// The reply to `say`/`gift`: the new event's id, or why it was refused.
+fn posted(result: Result<String, String>) -> CtlReply {
+    match result {
+        Ok(id) => CtlReply::Ok {
+            status: serde_json::json!({ "id": id }),
+        },
+        Err(message) => CtlReply::Error { message },
+    }
+}
+
 fn status_document<'a>(
-    games: impl Iterator<Item = (&'a SubGame, &'a DisplayStatus, &'a GameStats)>,
+    games: impl Iterator<
+        Item = (
+            &'a SubGame,
+            &'a DisplayStatus,
+            &'a GameStats,
+            Option<&'a AudienceDelivery>,
+        ),
+    >,
     streaming: &Streaming,
+    audience: &Audience,
 ) -> serde_json::Value {
     let state = streaming.state_message();
     let phase = match &state.phase {
@@ -93,7 +142,19 @@ fn status_document<'a>(
         }
     };
     let mut list: Vec<_> = games
-        .map(|(game, status, stats)| game_status(game, status, stats))
+        .map(|(game, status, stats, delivery)| {
+            let mut entry = game_status(game, status, stats);
+            if let Some(delivery) = delivery {
+                let live = delivery.stats();
+                entry["audience"] = serde_json::json!({
+                    "backlog": delivery.backlog,
+                    "delivered": live.delivered,
+                    "coalesced": live.coalesced,
+                    "dropped": live.dropped,
+                });
+            }
+            entry
+        })
         .collect();
     list.sort_by_key(|g| g["id"].as_u64());
     serde_json::json!({
@@ -109,5 +170,6 @@ fn status_document<'a>(
             "url": o.url, "connected": o.connected,
         })).collect::<Vec<_>>(),
         "games": list,
+        "audience": audience.status(),
     })
 }

@@ -38,6 +38,24 @@ pub enum CtlRequest {
     },
     /// Hide every game: the stream keeps its last frame.
     HideAll,
+    /// A chat line from a local viewer, delivered like any audience event.
+    Say {
+        /// Viewer name.
+        user: String,
+        /// The text.
+        text: String,
+    },
+    /// A gift from a local viewer.
+    Gift {
+        /// Viewer name.
+        user: String,
+        /// Gift name.
+        gift: String,
+        /// How many.
+        count: u32,
+        /// Value of one.
+        value: u64,
+    },
 }
 
 /// A control reply.

@@ -4,9 +4,11 @@
 //! ([`games::SubGame`], [`games::DisplayStatus`], [`games::GameStats`]). Each
 //! frame it admits games, reads their messages, follows the shown game,
 //! drives the GStreamer pipeline ([`livestream_media::Streamer`]), answers
-//! `ctl` requests and tells every game the stream state. It stops the stream
-//! cleanly and exits when the last game has gone.
+//! `ctl` requests, tells every game the stream state and delivers audience
+//! events ([`audience`]: backlog first to a game that joins late). It stops
+//! the stream cleanly and exits when the last game has gone.
 
+pub mod audience;
 pub mod children;
 pub mod control;
 pub mod ctl;
@@ -22,6 +24,7 @@ use bevy::prelude::*;
 use livestream_ipc::{Server, ServerConfig, resolve_socket_path};
 use livestream_protocol::MicChoice;
 
+use crate::audience::Audience;
 use crate::children::Children;
 use crate::control::{CtlListener, CtlRequests};
 use crate::ctl::{CtlServer, ctl_socket_path};
@@ -70,6 +73,11 @@ pub fn build_app(settings: HostSettings) -> Result<App, HostError> {
             .map_err(|err| HostError::Io(format!("cannot launch {}: {err}", program.display())))?;
     }
     let go_live = settings.go_live_on_start;
+    let audience = Audience::start(
+        &settings.interaction_sources()?,
+        settings.audience_history,
+        settings.audience_queue,
+    );
 
     let mut app = App::new();
     app.add_plugins((
@@ -82,6 +90,7 @@ pub fn build_app(settings: HostSettings) -> Result<App, HostError> {
     .insert_resource(CtlRequests(ctl_rx))
     .insert_resource(CtlListener(ctl))
     .insert_resource(children)
+    .insert_resource(audience)
     .init_resource::<Streaming>()
     .init_resource::<GamesSeen>()
     .configure_sets(
@@ -96,13 +105,23 @@ pub fn build_app(settings: HostSettings) -> Result<App, HostError> {
     .add_systems(
         Update,
         (
-            (games::accept_games, games::read_games, control::handle_ctl)
+            (
+                games::accept_games,
+                audience::welcome_games,
+                games::read_games,
+                control::handle_ctl,
+                audience::receive_audience,
+            )
                 .chain()
                 .in_set(HostSystems::Receive),
             (stream::drive_stream, stream::follow_shown_game)
                 .chain()
                 .in_set(HostSystems::Stream),
-            (stream::broadcast_state, stream::exit_when_empty)
+            (
+                stream::broadcast_state,
+                audience::deliver_audience,
+                stream::exit_when_empty,
+            )
                 .chain()
                 .in_set(HostSystems::Report),
         ),

@@ -53,6 +53,9 @@ struct RunArgs {
     /// Microphone when the player streams it: auto, none, pulse:SOURCE, test-tone or FILE.wav.
     #[arg(long)]
     mic: Option<String>,
+    /// Audience source: ws://HOST:PORT/rooms/NAME/ws or irc://HOST:PORT/#CHANNEL (repeatable).
+    #[arg(long = "interaction")]
+    interaction: Vec<String>,
     /// Start a game as a child (repeatable).
     #[arg(long = "launch")]
     launch: Vec<PathBuf>,
@@ -95,6 +98,28 @@ enum CtlCommand {
     },
     /// Hide every game (the stream keeps the last frame).
     HideAll,
+    /// Send a chat line to every game, as viewer USER.
+    Say {
+        /// Viewer name.
+        #[arg(long, default_value = "streamer")]
+        user: String,
+        /// The text.
+        text: String,
+    },
+    /// Send a gift to every game, as viewer USER.
+    Gift {
+        /// Viewer name.
+        #[arg(long, default_value = "streamer")]
+        user: String,
+        /// Gift name.
+        gift: String,
+        /// How many.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// Value of one gift.
+        #[arg(long, default_value_t = 1)]
+        value: u64,
+    },
 }
 
 fn settings(args: RunArgs) -> Result<HostSettings, String> {
@@ -124,6 +149,7 @@ fn settings(args: RunArgs) -> Result<HostSettings, String> {
         settings.mic = mic;
     }
     settings.launch.extend(args.launch);
+    settings.interaction.extend(args.interaction);
     settings.go_live_on_start |= args.go_live;
     if args.stay {
         settings.exit_when_empty = false;
@@ -139,6 +165,18 @@ fn run_ctl(socket: Option<PathBuf>, request: CtlCommand) -> ExitCode {
         CtlCommand::Stop => CtlRequest::Stop,
         CtlCommand::Show { game } => CtlRequest::Show { game },
         CtlCommand::HideAll => CtlRequest::HideAll,
+        CtlCommand::Say { user, text } => CtlRequest::Say { user, text },
+        CtlCommand::Gift {
+            user,
+            gift,
+            count,
+            value,
+        } => CtlRequest::Gift {
+            user,
+            gift,
+            count,
+            value,
+        },
     };
     match call(&ctl_socket_path(&socket), &request) {
         Ok(CtlReply::Ok { status }) => {

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use bevy::prelude::Resource;
+use livestream_interaction::{SourceSpec, SpecError};
 use livestream_media::{MediaConfig, MicSource, Output};
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,14 @@ pub struct HostSettings {
     pub exit_when_empty: bool,
     /// Go live as soon as the host starts (the microphone stays off).
     pub go_live_on_start: bool,
+    /// Audience sources: `ws://HOST:PORT/rooms/NAME/ws` (a `livestream-room` feed)
+    /// or `irc://HOST:PORT/#CHANNEL`.
+    pub interaction: Vec<String>,
+    /// Audience events kept for games that join later.
+    pub audience_history: usize,
+    /// Audience events that may wait for one slow game before the least
+    /// important are dropped.
+    pub audience_queue: usize,
 }
 
 impl Default for HostSettings {
@@ -48,6 +57,9 @@ impl Default for HostSettings {
             launch: Vec::new(),
             exit_when_empty: true,
             go_live_on_start: false,
+            interaction: Vec::new(),
+            audience_history: 500,
+            audience_queue: 1024,
         }
     }
 }
@@ -116,9 +128,26 @@ impl HostSettings {
         Ok(config)
     }
 
+    /// The audience sources, parsed.
+    pub fn interaction_sources(&self) -> Result<Vec<SourceSpec>, SettingsError> {
+        self.interaction
+            .iter()
+            .map(|spec| {
+                spec.parse()
+                    .map_err(|err: SpecError| SettingsError::Invalid(err.to_string()))
+            })
+            .collect()
+    }
+
     /// Checks everything that can be checked before the host starts.
     pub fn validate(&self) -> Result<(), SettingsError> {
         MicSource::parse(&self.mic).map_err(SettingsError::Invalid)?;
+        self.interaction_sources()?;
+        if self.audience_history == 0 || self.audience_queue == 0 {
+            return Err(SettingsError::Invalid(
+                "audience_history and audience_queue must be at least 1".into(),
+            ));
+        }
         self.media_config(false).map(|_| ())
     }
 }
@@ -157,6 +186,17 @@ mod tests {
             ..HostSettings::default()
         };
         assert!(settings.validate().is_err());
+        let settings = HostSettings {
+            interaction: vec!["irc://h/#c".into(), "telnet://x".into()],
+            ..HostSettings::default()
+        };
+        assert!(
+            settings
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("telnet")
+        );
     }
 
     #[test]

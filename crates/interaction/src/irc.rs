@@ -176,6 +176,11 @@ impl IrcSession {
             )]),
             // Welcome: registered, join the channel.
             "001" => IrcAction::Send(vec![format!("JOIN {}", self.channel)]),
+            // Nick refused (too long for this server): a short one.
+            "432" => {
+                self.nick = "lsviewer".to_owned();
+                IrcAction::Send(vec![format!("NICK {}", self.nick)])
+            }
             // Nick in use: try another.
             "433" => {
                 self.nick.push('_');

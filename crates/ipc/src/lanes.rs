@@ -93,6 +93,18 @@ impl<T> LaneSender<T> {
         self.control.send(item).map_err(|_| QueueError::Closed)
     }
 
+    /// Waits while `limit` or more control items are waiting, until the consumer
+    /// catches up, goes away, or `stop` is set. This is how a reader thread
+    /// pushes back on its peer instead of queueing without bound.
+    pub fn wait_for_control_room(&self, limit: usize, stop: &AtomicBool) {
+        while self.control.len() >= limit
+            && !self.receiver_gone.load(Ordering::Acquire)
+            && !stop.load(Ordering::Acquire)
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// Queues a media item, evicting the oldest waiting one when the lane is full.
     pub fn send_media(&self, mut item: T) -> Result<(), QueueError> {
         if self.receiver_gone.load(Ordering::Acquire) {
@@ -183,6 +195,23 @@ mod tests {
         assert_eq!(got.len(), 51);
         assert_eq!(&got[..50], &(0..50).collect::<Vec<_>>()[..]);
         assert_eq!(got[50], 100);
+    }
+
+    #[test]
+    fn waiting_for_room_ends_when_the_consumer_catches_up_or_leaves() {
+        let (tx, rx) = lanes::<u32>(1, usize::MAX);
+        let stop = AtomicBool::new(false);
+        tx.send_control(1).unwrap();
+        tx.send_control(2).unwrap();
+        let consumer = std::thread::spawn(move || {
+            while rx.try_recv().is_err() {}
+            rx
+        });
+        tx.wait_for_control_room(2, &stop);
+        assert!(tx.backlog().0 < 2);
+        drop(consumer.join().unwrap());
+        tx.send_control(3).ok();
+        tx.wait_for_control_room(0, &stop); // consumer gone: returns at once
     }
 
     #[test]

@@ -187,6 +187,8 @@ where
             let stats = stats.clone();
             let report_close = report_close.clone();
             let span = span.clone();
+            let stop = stop.clone();
+            let control_limit = config.control_limit;
             std::thread::Builder::new()
                 .name("livestream-ipc-read".into())
                 .spawn(move || {
@@ -207,6 +209,9 @@ where
                                     stats.received_dropped.fetch_add(dropped, Ordering::Relaxed);
                                     result
                                 } else {
+                                    // Stop reading while the owner is far behind: the
+                                    // socket fills and the peer's writer slows down.
+                                    in_tx.wait_for_control_room(control_limit, &stop);
                                     in_tx.send_control(event)
                                 };
                                 if delivered.is_err() {

@@ -61,11 +61,7 @@ impl NginxRtmp {
             dir: dir.to_owned(),
             port,
         };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nginx-rtmp did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_port(port, "nginx-rtmp");
         server
     }
 
@@ -77,6 +73,96 @@ impl NginxRtmp {
     /// Where nginx records a stream key.
     pub fn recording(&self, key: &str) -> PathBuf {
         self.dir.join("recordings").join(format!("{key}.flv"))
+    }
+}
+
+/// A private ngircd on a loopback port (channel `#test`), stopped by pid on drop.
+pub struct Ngircd {
+    _process: Reaped,
+    /// Its port.
+    pub port: u16,
+}
+
+impl Ngircd {
+    /// Starts it on a free port, logging to `dir`, and waits until it accepts connections.
+    pub fn start(dir: &Path) -> Self {
+        let port = free_port();
+        let log = std::fs::File::create(dir.join("ngircd.log")).expect("ngircd log");
+        let process = Reaped::spawn(
+            Command::new(script("ngircd.sh"))
+                .arg(dir.join("ngircd"))
+                .arg(port.to_string())
+                .stdout(Stdio::null())
+                .stderr(log),
+        );
+        wait_for_port(port, "ngircd");
+        Self {
+            _process: process,
+            port,
+        }
+    }
+
+    /// The `--interaction` spec of one of its channels.
+    pub fn source(&self, channel: &str) -> String {
+        format!("irc://127.0.0.1:{}/{channel}", self.port)
+    }
+}
+
+/// A `livestream-room` server on a free loopback port, stopped by pid on drop.
+pub struct RoomServer {
+    process: Reaped,
+    /// `host:port` it listens on.
+    pub address: String,
+}
+
+impl RoomServer {
+    /// Starts `binary` with `args` (after `--listen 127.0.0.1:0`) and reads the
+    /// address it announces on its first stdout line.
+    pub fn start(binary: &Path, args: &[&str]) -> Self {
+        use std::io::BufRead as _;
+        let mut process = Reaped::spawn(
+            Command::new(binary)
+                .args(["--listen", "127.0.0.1:0"])
+                .args(args)
+                .stdout(Stdio::piped()),
+        );
+        let stdout = process.take_stdout().expect("room stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("room announces its address");
+        let address = line
+            .trim()
+            .rsplit("http://")
+            .next()
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| panic!("unexpected first line from the room server: {line:?}"))
+            .to_owned();
+        Self { process, address }
+    }
+
+    /// An HTTP URL on the server.
+    pub fn http(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// The `--interaction` spec of a room's feed.
+    pub fn source(&self, room: &str) -> String {
+        format!("ws://{}/rooms/{room}/ws", self.address)
+    }
+
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+}
+
+/// Waits up to 10 s until something accepts connections on loopback `port`.
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -250,6 +336,11 @@ impl Reaped {
     pub fn spawn(command: &mut Command) -> Self {
         let child = command.spawn().expect("spawn child process");
         Self { child: Some(child) }
+    }
+
+    /// Takes the child's piped stdout, if it was piped.
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.as_mut()?.stdout.take()
     }
 
     /// The child's pid.

@@ -60,6 +60,10 @@ struct Args {
     /// First frame number (and burned-in counter), so tests can tell sources apart.
     #[arg(long, default_value_t = 0)]
     first_frame: u64,
+    /// Append every audience event received to this file, one JSON line each
+    /// (`{"backlog": bool, "event": {…}}`), so tests can check delivery.
+    #[arg(long)]
+    audience_log: Option<PathBuf>,
     /// Keep trying to connect for this many seconds.
     #[arg(long, default_value_t = 10.0)]
     connect_timeout: f64,
@@ -80,6 +84,7 @@ struct Report {
     frames_sent: u64,
     frames_dropped: u64,
     audio_chunks_sent: u64,
+    audience_events: u64,
     seconds: f64,
     end: String,
 }
@@ -162,6 +167,24 @@ fn report_display(
     }))
 }
 
+/// Appends audience events to the log, flushed so a test can read them at once.
+fn log_audience(
+    log: Option<&mut std::io::BufWriter<std::fs::File>>,
+    backlog: bool,
+    events: &[livestream_protocol::AudienceEvent],
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let Some(log) = log else { return Ok(()) };
+    for event in events {
+        serde_json::to_writer(
+            &mut *log,
+            &serde_json::json!({"backlog": backlog, "event": event}),
+        )?;
+        log.write_all(b"\n")?;
+    }
+    log.flush()
+}
+
 fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
     let connection = connect_with_retry(args)?;
     let link = connection.link;
@@ -200,6 +223,12 @@ fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
     let mut next_tick = Instant::now();
     let mut audio_ts: Option<u64> = None;
     let mut frame_number = args.first_frame;
+    let mut audience_log = args
+        .audience_log
+        .as_deref()
+        .map(std::fs::File::create)
+        .transpose()?
+        .map(std::io::BufWriter::new);
 
     report.end = loop {
         for event in link.drain() {
@@ -213,6 +242,14 @@ fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
                         link.outbox().send(GameMessage::Pong { nonce })?;
                     }
                     HostMessage::StreamState(state) => info!(phase = ?state.phase, "stream state"),
+                    HostMessage::Audience(event) => {
+                        report.audience_events += 1;
+                        log_audience(audience_log.as_mut(), false, &[event])?;
+                    }
+                    HostMessage::Backlog { events, .. } => {
+                        report.audience_events += events.len() as u64;
+                        log_audience(audience_log.as_mut(), true, &events)?;
+                    }
                     other => tracing::debug!(?other, "ignored"),
                 },
                 LinkEvent::Closed(reason) => {
