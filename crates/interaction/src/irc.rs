@@ -149,10 +149,13 @@ impl IrcSession {
         }
     }
 
-    /// Lines to send right after connecting: capabilities, then registration.
+    /// Lines to send right after connecting: capabilities (ending the
+    /// negotiation at once, so IRCv3 servers do not hold registration), then
+    /// registration.
     pub fn login(&self) -> Vec<String> {
         vec![
             "CAP REQ :twitch.tv/tags twitch.tv/commands".to_owned(),
+            "CAP END".to_owned(),
             format!("NICK {}", self.nick),
             format!("USER {} 0 * :bevy_livestream host", self.nick),
         ]

@@ -1,0 +1,353 @@
+//! Audience events from a real `livestream-room` and a real ngircd reach every
+//! game connected to the real `livestream-host` (shown or hidden) exactly once
+//! and in order; a game that joins later gets the backlog first; a deletion
+//! reaches every game and leaves the history.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use livestream_interaction::{AudienceEvent, AudienceEventKind};
+use livestream_testkit::{Ngircd, Reaped, RoomServer};
+
+const HOST: &str = env!("CARGO_BIN_EXE_livestream-host");
+const MOD_TOKEN: &str = "test-moderator-token";
+
+/// A binary built by `cargo test --workspace` next to the host.
+fn sibling(name: &str) -> PathBuf {
+    let bin = Path::new(HOST).with_file_name(name);
+    assert!(
+        bin.exists(),
+        "{} missing: run `cargo test --workspace`",
+        bin.display()
+    );
+    bin
+}
+
+fn try_ctl(socket: &Path, args: &[&str]) -> Result<serde_json::Value, String> {
+    let output = Command::new(HOST)
+        .args(["ctl", "--socket"])
+        .arg(socket)
+        .args(args)
+        .output()
+        .unwrap();
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    Ok(serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null))
+}
+
+fn ctl(socket: &Path, args: &[&str]) -> serde_json::Value {
+    try_ctl(socket, args).unwrap_or_else(|err| panic!("ctl {args:?}: {err}"))
+}
+
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// POSTs JSON with curl (a real HTTP client); returns the status and body.
+fn post(url: &str, body: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+    let mut command = Command::new("curl");
+    command
+        .args([
+            "-s",
+            "-w",
+            "\n%{http_code}",
+            "-H",
+            "Content-Type: application/json",
+        ])
+        .args(["--data-binary", body, url]);
+    if let Some(token) = token {
+        command.args(["-H", &format!("Authorization: Bearer {token}")]);
+    }
+    let output = command.output().expect("curl");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap_or(("", &text));
+    (
+        status.trim().parse().unwrap_or(0),
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// A game: `livestream-testsrc` logging every audience event it receives.
+struct Game {
+    _process: Reaped,
+    log: PathBuf,
+}
+
+impl Game {
+    fn start(dir: &Path, socket: &Path, name: &str, shown: bool) -> Self {
+        let log = dir.join(format!("{name}.jsonl"));
+        let mut command = Command::new(sibling("livestream-testsrc"));
+        command
+            .args(["--name", name, "--tone", "0", "--duration", "120"])
+            .arg("--socket")
+            .arg(socket)
+            .arg("--audience-log")
+            .arg(&log)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap());
+        if shown {
+            command.arg("--shown");
+        }
+        Self {
+            _process: Reaped::spawn(&mut command),
+            log,
+        }
+    }
+
+    /// Everything received so far: (from the backlog, event).
+    fn received(&self) -> Vec<(bool, AudienceEvent)> {
+        let Ok(text) = std::fs::read_to_string(&self.log) else {
+            return Vec::new();
+        };
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .map(|entry| {
+                (
+                    entry["backlog"].as_bool().unwrap(),
+                    serde_json::from_value(entry["event"].clone()).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.received().into_iter().map(|(_, e)| e.id).collect()
+    }
+
+    /// The game's view of the chat: what it received, with deletions applied.
+    fn history(&self) -> Vec<String> {
+        let mut shown: Vec<AudienceEvent> = Vec::new();
+        for (_, event) in self.received() {
+            match &event.kind {
+                AudienceEventKind::DeleteMessage { target_id } => {
+                    shown.retain(|e| &e.id != target_id)
+                }
+                AudienceEventKind::ClearUser { user_id } => shown.retain(|e| &e.user.id != user_id),
+                _ => shown.push(event),
+            }
+        }
+        shown.into_iter().map(|e| e.id).collect()
+    }
+}
+
+fn chat_text(event: &AudienceEvent) -> Option<&str> {
+    match &event.kind {
+        AudienceEventKind::Chat { text } => Some(text),
+        _ => None,
+    }
+}
+
+/// An IRC viewer on the test server: registers, joins, talks.
+struct IrcViewer {
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl IrcViewer {
+    fn join(port: u16, nick: &str, channel: &str) -> Self {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut viewer = Self {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            stream,
+        };
+        viewer.send(&format!(
+            "NICK {nick}\r\nUSER {nick} 0 * :viewer\r\nJOIN {channel}"
+        ));
+        viewer.wait_for(
+            &format!("JOIN :{channel}"),
+            Some(&format!("JOIN {channel}")),
+        );
+        viewer
+    }
+
+    fn send(&mut self, lines: &str) {
+        self.stream
+            .write_all(format!("{lines}\r\n").as_bytes())
+            .unwrap();
+    }
+
+    /// Reads until a line containing `needle` (or `alternative`), answering pings.
+    fn wait_for(&mut self, needle: &str, alternative: Option<&str>) {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(
+                self.reader.read_line(&mut line).unwrap() > 0,
+                "IRC server closed"
+            );
+            if let Some(token) = line.strip_prefix("PING ") {
+                self.send(&format!("PONG {}", token.trim()));
+            }
+            if line.contains(needle) || alternative.is_some_and(|a| line.contains(a)) {
+                return;
+            }
+        }
+    }
+}
+
+#[test]
+fn audience_reaches_every_game_once_in_order_and_late_games_get_the_backlog_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("run").join("host.sock");
+    let irc = Ngircd::start(dir.path());
+    let room = RoomServer::start(
+        &sibling("livestream-room"),
+        &["--mod-token", MOD_TOKEN, "--burst", "50"],
+    );
+    let _host = Reaped::spawn(
+        Command::new(HOST)
+            .args(["--headless", "--stay"])
+            .arg("--output")
+            .arg(format!("file:{}", dir.path().join("unused.mkv").display()))
+            .arg("--socket")
+            .arg(&socket)
+            .args(["--interaction", &room.source("show")])
+            .args(["--interaction", &irc.source("#test")])
+            .stderr(std::fs::File::create(dir.path().join("host.log")).unwrap()),
+    );
+    let a = Game::start(dir.path(), &socket, "alpha", true);
+    let b = Game::start(dir.path(), &socket, "beta", false);
+    wait_for("two games and both sources connected", || {
+        let Ok(status) = try_ctl(&socket, &["status"]) else {
+            return false;
+        };
+        let sources = status["audience"]["sources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        status["games"].as_array().is_some_and(|g| g.len() == 2)
+            && sources.len() == 2
+            && sources.iter().all(|s| s["state"] == "connected")
+    });
+
+    // Events from all three kinds of source.
+    let mut room_ids = Vec::new();
+    for n in 1..=3 {
+        let (status, body) = post(
+            &room.http("/rooms/show/post"),
+            &format!(r#"{{"type":"chat","user":"ann","text":"room {n}"}}"#),
+            None,
+        );
+        assert_eq!(status, 200, "{body}");
+        room_ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    let (status, body) = post(
+        &room.http("/rooms/show/post"),
+        r#"{"type":"gift","user":"ann","gift":"rose","count":2}"#,
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    room_ids.push(body["id"].as_str().unwrap().to_owned());
+    let mut viewer = IrcViewer::join(irc.port, "bob", "#test");
+    for n in 1..=3 {
+        viewer.send(&format!("PRIVMSG #test :irc {n}"));
+    }
+    let said = ctl(&socket, &["say", "--user", "sam", "from the desk"]);
+    let ctl_id = said["id"].as_str().unwrap().to_owned();
+
+    let expected = 3 + 1 + 3 + 1;
+    wait_for("every event at both games", || {
+        a.received().len() >= expected && b.received().len() >= expected
+    });
+    for game in [&a, &b] {
+        let received = game.received();
+        let ids = game.ids();
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len(), "duplicates in {ids:?}");
+        assert_eq!(received.len(), expected, "{ids:?}");
+        assert!(received.iter().all(|(backlog, _)| !backlog));
+        // Each source's events in the order they were made.
+        let from_room: Vec<_> = received
+            .iter()
+            .filter(|(_, e)| e.source == "room")
+            .map(|(_, e)| e.id.clone())
+            .collect();
+        assert_eq!(from_room, room_ids);
+        let from_irc: Vec<_> = received
+            .iter()
+            .filter(|(_, e)| e.source == "irc")
+            .filter_map(|(_, e)| chat_text(e))
+            .collect();
+        assert_eq!(from_irc, ["irc 1", "irc 2", "irc 3"]);
+        assert!(ids.contains(&ctl_id));
+    }
+    assert_eq!(
+        a.ids(),
+        b.ids(),
+        "shown and hidden games got the same events"
+    );
+
+    // A moderator deletes "room 2": every game is told, and it leaves the history.
+    let (status, body) = post(
+        &room.http("/rooms/show/moderate"),
+        &format!(r#"{{"type":"delete","id":"{}"}}"#, room_ids[1]),
+        Some(MOD_TOKEN),
+    );
+    assert_eq!(status, 200, "{body}");
+    for game in [&a, &b] {
+        wait_for("the deletion", || !game.history().contains(&room_ids[1]));
+    }
+
+    // A third game joins: the stored backlog comes first, without the deleted event.
+    let mut before = a.history();
+    before.sort();
+    let c = Game::start(dir.path(), &socket, "gamma", false);
+    wait_for("the backlog at the late game", || !c.received().is_empty());
+    let late = ctl(&socket, &["say", "--user", "sam", "after gamma joined"]);
+    let late_id = late["id"].as_str().unwrap().to_owned();
+    wait_for("the new event at the late game", || {
+        c.ids().contains(&late_id)
+    });
+    let received = c.received();
+    let first_live = received.iter().position(|(backlog, _)| !backlog).unwrap();
+    assert!(
+        received[first_live..].iter().all(|(backlog, _)| !backlog),
+        "backlog after live events"
+    );
+    let backlog: Vec<_> = received[..first_live]
+        .iter()
+        .map(|(_, e)| e.id.clone())
+        .collect();
+    let mut backlog_sorted = backlog.clone();
+    backlog_sorted.sort();
+    assert_eq!(
+        backlog_sorted, before,
+        "backlog = the history without the deleted event"
+    );
+    assert!(!backlog.contains(&room_ids[1]));
+    for game in [&a, &b] {
+        wait_for("the new event at the earlier games", || {
+            game.ids().contains(&late_id)
+        });
+    }
+
+    // ctl status counts per game and per source.
+    let status = ctl(&socket, &["status"]);
+    for game in status["games"].as_array().unwrap() {
+        let audience = &game["audience"];
+        let total = audience["backlog"].as_u64().unwrap() + audience["delivered"].as_u64().unwrap();
+        assert!(total >= 8, "{game}");
+        assert_eq!(audience["dropped"], 0, "{game}");
+    }
+    let sources = status["audience"]["sources"].as_array().unwrap();
+    assert_eq!(
+        sources[0]["events"].as_u64(),
+        Some(5),
+        "4 posts and 1 deletion: {status}"
+    );
+    assert_eq!(sources[1]["events"].as_u64(), Some(3), "{status}");
+    assert_eq!(status["audience"]["history"].as_u64(), Some(8), "{status}");
+}
