@@ -30,7 +30,7 @@ use crate::control::{CtlListener, CtlRequests};
 use crate::ctl::{CtlServer, ctl_socket_path};
 use crate::games::{GameServer, GamesSeen};
 use crate::settings::HostSettings;
-use crate::stream::{StreamCommand, Streaming};
+use crate::stream::{StreamCommand, Streaming, TerminationRequested};
 
 /// Ordering of the host's work within a frame.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
@@ -73,6 +73,8 @@ pub fn build_app(settings: HostSettings) -> Result<App, HostError> {
             .map_err(|err| HostError::Io(format!("cannot launch {}: {err}", program.display())))?;
     }
     let go_live = settings.go_live_on_start;
+    let termination = TerminationRequested::on_sigterm()
+        .map_err(|err| HostError::Io(format!("cannot watch SIGTERM: {err}")))?;
     let audience = Audience::start(
         &settings.interaction_sources()?,
         settings.audience_history,
@@ -91,6 +93,7 @@ pub fn build_app(settings: HostSettings) -> Result<App, HostError> {
     .insert_resource(CtlListener(ctl))
     .insert_resource(children)
     .insert_resource(audience)
+    .insert_resource(termination)
     .init_resource::<Streaming>()
     .init_resource::<GamesSeen>()
     .configure_sets(
@@ -121,6 +124,7 @@ pub fn build_app(settings: HostSettings) -> Result<App, HostError> {
                 stream::broadcast_state,
                 audience::deliver_audience,
                 stream::exit_when_empty,
+                stream::exit_on_sigterm,
             )
                 .chain()
                 .in_set(HostSystems::Report),

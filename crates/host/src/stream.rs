@@ -314,7 +314,29 @@ pub fn exit_when_empty(
     }
 }
 
-/// Finishes the stream cleanly when the app exits (last game gone, Ctrl-C).
+/// Set by SIGTERM (service managers, `kill`, test harnesses); Ctrl-C is Bevy's.
+#[derive(Resource, Debug, Default, Clone)]
+pub struct TerminationRequested(pub std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl TerminationRequested {
+    /// A flag raised by SIGTERM from now on.
+    pub fn on_sigterm() -> std::io::Result<Self> {
+        let flag = Self::default();
+        #[cfg(unix)]
+        signal_hook::flag::register(signal_hook::consts::SIGTERM, flag.0.clone())?;
+        Ok(flag)
+    }
+}
+
+/// Exits the app (and so stops the stream cleanly) once SIGTERM has arrived.
+pub fn exit_on_sigterm(flag: Res<TerminationRequested>, mut exit: MessageWriter<AppExit>) {
+    if flag.0.load(std::sync::atomic::Ordering::Acquire) {
+        info!("SIGTERM: stopping");
+        exit.write(AppExit::Success);
+    }
+}
+
+/// Finishes the stream cleanly when the app exits (last game gone, Ctrl-C, SIGTERM).
 pub fn stop_on_exit(mut exits: MessageReader<AppExit>, mut streaming: ResMut<Streaming>) {
     if exits.read().next().is_some() {
         streaming.stop();

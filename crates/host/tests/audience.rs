@@ -7,48 +7,29 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use livestream_interaction::{AudienceEvent, AudienceEventKind};
-use livestream_testkit::{Ngircd, Reaped, RoomServer};
+
+use livestream_testkit::{AudienceLog, Ngircd, Reaped, RoomServer, sibling_binary};
 
 const HOST: &str = env!("CARGO_BIN_EXE_livestream-host");
 const MOD_TOKEN: &str = "test-moderator-token";
 
-/// A binary built by `cargo test --workspace` next to the host.
 fn sibling(name: &str) -> PathBuf {
-    let bin = Path::new(HOST).with_file_name(name);
-    assert!(
-        bin.exists(),
-        "{} missing: run `cargo test --workspace`",
-        bin.display()
-    );
-    bin
+    sibling_binary(Path::new(HOST), name)
 }
 
 fn try_ctl(socket: &Path, args: &[&str]) -> Result<serde_json::Value, String> {
-    let output = Command::new(HOST)
-        .args(["ctl", "--socket"])
-        .arg(socket)
-        .args(args)
-        .output()
-        .unwrap();
-    if !output.status.success() {
-        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
-    }
-    Ok(serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null))
+    livestream_testkit::try_ctl(Path::new(HOST), socket, args)
 }
 
 fn ctl(socket: &Path, args: &[&str]) -> serde_json::Value {
-    try_ctl(socket, args).unwrap_or_else(|err| panic!("ctl {args:?}: {err}"))
+    livestream_testkit::ctl(Path::new(HOST), socket, args)
 }
 
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn wait_for(what: &str, check: impl FnMut() -> bool) {
+    livestream_testkit::wait_for(what, Duration::from_secs(30), check);
 }
 
 /// POSTs JSON with curl (a real HTTP client); returns the status and body.
@@ -78,7 +59,7 @@ fn post(url: &str, body: &str, token: Option<&str>) -> (u16, serde_json::Value) 
 /// A game: `livestream-testsrc` logging every audience event it receives.
 struct Game {
     _process: Reaped,
-    log: PathBuf,
+    log: AudienceLog,
 }
 
 impl Game {
@@ -98,43 +79,16 @@ impl Game {
         }
         Self {
             _process: Reaped::spawn(&mut command),
-            log,
+            log: AudienceLog(log),
         }
     }
+}
 
-    /// Everything received so far: (from the backlog, event).
-    fn received(&self) -> Vec<(bool, AudienceEvent)> {
-        let Ok(text) = std::fs::read_to_string(&self.log) else {
-            return Vec::new();
-        };
-        text.lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .map(|entry| {
-                (
-                    entry["backlog"].as_bool().unwrap(),
-                    serde_json::from_value(entry["event"].clone()).unwrap(),
-                )
-            })
-            .collect()
-    }
+impl std::ops::Deref for Game {
+    type Target = AudienceLog;
 
-    fn ids(&self) -> Vec<String> {
-        self.received().into_iter().map(|(_, e)| e.id).collect()
-    }
-
-    /// The game's view of the chat: what it received, with deletions applied.
-    fn history(&self) -> Vec<String> {
-        let mut shown: Vec<AudienceEvent> = Vec::new();
-        for (_, event) in self.received() {
-            match &event.kind {
-                AudienceEventKind::DeleteMessage { target_id } => {
-                    shown.retain(|e| &e.id != target_id)
-                }
-                AudienceEventKind::ClearUser { user_id } => shown.retain(|e| &e.user.id != user_id),
-                _ => shown.push(event),
-            }
-        }
-        shown.into_iter().map(|e| e.id).collect()
+    fn deref(&self) -> &AudienceLog {
+        &self.log
     }
 }
 

@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use livestream_testkit::{
-    NginxRtmp, Reaped, audio_start, frame_counters, probe, tone_levels, video_frame_times,
+    NginxRtmp, Reaped, audio_start, frame_counters, probe, sibling_binary, tone_levels,
+    video_frame_times, wait_for,
 };
 
 const HOST: &str = env!("CARGO_BIN_EXE_livestream-host");
@@ -17,41 +18,11 @@ const H: u32 = 180;
 const B_FIRST: u32 = 100_000;
 
 fn testsrc_bin() -> PathBuf {
-    // Built by `cargo test --workspace` (the README's test command) next to the host.
-    let bin = Path::new(HOST).with_file_name("livestream-testsrc");
-    assert!(
-        bin.exists(),
-        "{} missing: run the suite with `cargo test --workspace`",
-        bin.display()
-    );
-    bin
+    sibling_binary(Path::new(HOST), "livestream-testsrc")
 }
 
 fn ctl(socket: &Path, args: &[&str]) -> serde_json::Value {
-    let output = Command::new(HOST)
-        .args(["ctl", "--socket"])
-        .arg(socket)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "ctl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    if output.stdout.is_empty() {
-        serde_json::Value::Null
-    } else {
-        serde_json::from_slice(&output.stdout).unwrap()
-    }
-}
-
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    livestream_testkit::ctl(Path::new(HOST), socket, args)
 }
 
 /// Child output goes to a log file in the test's directory, not the test's output.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use livestream_protocol::{AudienceEvent, AudienceEventKind};
 use livestream_testsrc::pattern;
 
 /// A free loopback TCP port (the listener is dropped before use).
@@ -73,6 +74,86 @@ impl NginxRtmp {
     /// Where nginx records a stream key.
     pub fn recording(&self, key: &str) -> PathBuf {
         self.dir.join("recordings").join(format!("{key}.flv"))
+    }
+}
+
+/// A binary built next to `binary` (e.g. `livestream-testsrc` beside the host:
+/// `cargo test --workspace` builds them all into one directory).
+pub fn sibling_binary(binary: &Path, name: &str) -> PathBuf {
+    let path = binary.with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} missing: run the suite with `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
+
+/// Runs `HOST ctl --socket SOCKET ARGS…`; its JSON answer, or its error text.
+pub fn try_ctl(host: &Path, socket: &Path, args: &[&str]) -> Result<serde_json::Value, String> {
+    let output = Command::new(host)
+        .args(["ctl", "--socket"])
+        .arg(socket)
+        .args(args)
+        .output()
+        .map_err(|err| format!("cannot run {}: {err}", host.display()))?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    Ok(serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null))
+}
+
+/// Like [`try_ctl`], failing the test on an error.
+pub fn ctl(host: &Path, socket: &Path, args: &[&str]) -> serde_json::Value {
+    try_ctl(host, socket, args).unwrap_or_else(|err| panic!("ctl {args:?}: {err}"))
+}
+
+/// Polls `check` every 100 ms until it holds; fails the test after `timeout`.
+pub fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The audience events a `livestream-testsrc --audience-log FILE` game received.
+#[derive(Debug, Clone)]
+pub struct AudienceLog(pub PathBuf);
+
+impl AudienceLog {
+    /// Everything received so far, in order: (came in the backlog, event).
+    pub fn received(&self) -> Vec<(bool, AudienceEvent)> {
+        let Ok(text) = std::fs::read_to_string(&self.0) else {
+            return Vec::new();
+        };
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter_map(|entry| {
+                let event = serde_json::from_value(entry["event"].clone()).ok()?;
+                Some((entry["backlog"].as_bool()?, event))
+            })
+            .collect()
+    }
+
+    /// Ids of everything received, in order.
+    pub fn ids(&self) -> Vec<String> {
+        self.received().into_iter().map(|(_, e)| e.id).collect()
+    }
+
+    /// The game's view: ids of what it received with deletions applied.
+    pub fn history(&self) -> Vec<String> {
+        let mut kept: Vec<AudienceEvent> = Vec::new();
+        for (_, event) in self.received() {
+            match &event.kind {
+                AudienceEventKind::DeleteMessage { target_id } => {
+                    kept.retain(|e| &e.id != target_id);
+                }
+                AudienceEventKind::ClearUser { user_id } => kept.retain(|e| &e.user.id != user_id),
+                _ => kept.push(event),
+            }
+        }
+        kept.into_iter().map(|e| e.id).collect()
     }
 }
 

@@ -1,0 +1,236 @@
+//! The server's shared state and the two things that change it, whatever the
+//! transport: a viewer's post (HTTP or WebSocket) and a moderator's action.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use livestream_interaction::room_api::{ModeratorAction, PostAccepted, ViewerPost};
+use tokio::sync::watch;
+use tracing::{debug, info};
+
+use crate::Config;
+use crate::auth::{self, AuthError, ModToken};
+use crate::events::{self, Refusal};
+use crate::limits::RateLimiter;
+use crate::rooms::{EventIds, PublishError, RoomName, Rooms};
+
+/// Largest post or moderator action accepted, in bytes of JSON.
+pub const MAX_BODY_BYTES: usize = 4 * 1024;
+/// Most rate-limit buckets kept (viewers and addresses together).
+const MAX_BUCKETS: usize = 65_536;
+
+/// Who a post is charged to: the viewer in the room, and the address it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Poster {
+    Viewer { room: RoomName, user_id: String },
+    Address(IpAddr),
+}
+
+/// Why a post or action was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// Larger than [`MAX_BODY_BYTES`].
+    #[error("larger than {MAX_BODY_BYTES} bytes")]
+    TooLarge,
+    /// Not the JSON of a post or action.
+    #[error("malformed JSON: {0}")]
+    Malformed(#[from] serde_json::Error),
+    /// Well-formed but not acceptable.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The viewer or their address posted too much; try again after this long.
+    #[error("too many posts; try again in {} s", retry_after_secs(*.0))]
+    RateLimited(Duration),
+    /// The room could not take it.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// Moderator only.
+    #[error(transparent)]
+    Unauthorized(#[from] AuthError),
+}
+
+/// Whole seconds to wait, rounded up and at least 1 (for `Retry-After`).
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs_f64().ceil() as u64).max(1)
+}
+
+/// State shared by every request and feed.
+#[derive(Debug)]
+pub struct App {
+    /// The rooms, their histories and feeds.
+    pub rooms: Rooms,
+    limiter: Mutex<RateLimiter<Poster>>,
+    mod_token: Option<ModToken>,
+    /// Becomes `true` when the server shuts down; feeds then close.
+    pub shutdown: watch::Receiver<bool>,
+    lagged_feeds: AtomicU64,
+}
+
+impl App {
+    /// Fresh state for a server run.
+    pub fn new(config: Config, shutdown: watch::Receiver<bool>) -> Self {
+        Self {
+            rooms: Rooms::new(EventIds::for_this_run(), config.history),
+            limiter: Mutex::new(RateLimiter::new(config.rate, MAX_BUCKETS)),
+            mod_token: config.mod_token,
+            shutdown,
+            lagged_feeds: AtomicU64::new(0),
+        }
+    }
+
+    /// Accepts a viewer's post (JSON [`ViewerPost`]) sent from `from`.
+    pub fn post(
+        &self,
+        room: &RoomName,
+        from: IpAddr,
+        body: &[u8],
+    ) -> Result<PostAccepted, SubmitError> {
+        let post: ViewerPost = parse(body)?;
+        let event = events::from_post(&post, now_ms())?;
+        let posters = [
+            Poster::Viewer {
+                room: room.clone(),
+                user_id: event.user.id.clone(),
+            },
+            Poster::Address(from),
+        ];
+        self.limiter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .admit(&posters, Instant::now())
+            .map_err(SubmitError::RateLimited)?;
+        let event = self.rooms.publish(room, event)?;
+        debug!(%room, id = %event.id, user = %event.user.id, "post accepted");
+        Ok(PostAccepted { id: event.id })
+    }
+
+    /// Carries out a moderator's action (JSON [`ModeratorAction`]) after
+    /// checking the `Authorization` header.
+    pub fn moderate(
+        &self,
+        room: &RoomName,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Result<PostAccepted, SubmitError> {
+        auth::check(self.mod_token.as_ref(), authorization)?;
+        let action: ModeratorAction = parse(body)?;
+        let event = self
+            .rooms
+            .publish(room, events::from_action(&action, now_ms())?)?;
+        info!(%room, id = %event.id, kind = ?event.kind, "moderator action");
+        Ok(PostAccepted { id: event.id })
+    }
+
+    /// Counts a feed dropped for falling behind; returns the total so far.
+    pub fn count_lagged_feed(&self) -> u64 {
+        self.lagged_feeds.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, SubmitError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(SubmitError::TooLarge);
+    }
+    Ok(serde_json::from_slice(body)?)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::limits::Rate;
+
+    fn app(burst: u32, token: Option<&str>) -> App {
+        let config = Config {
+            history: 10,
+            rate: Rate::new(0.001, burst).unwrap(),
+            mod_token: token.and_then(|token| ModToken::new(token.into())),
+        };
+        App::new(config, watch::channel(false).1)
+    }
+
+    const HOME: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    const AWAY: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(10)), 1);
+        assert_eq!(retry_after_secs(Duration::from_secs(2)), 2);
+        assert_eq!(retry_after_secs(Duration::from_millis(2001)), 3);
+    }
+
+    #[test]
+    fn posts_are_parsed_checked_and_stored() {
+        let app = app(5, None);
+        let lobby = RoomName::parse("lobby").unwrap();
+        let chat = br#"{"type":"chat","user":"ann","text":"hi"}"#;
+        let accepted = app.post(&lobby, HOME, chat).unwrap();
+        assert_eq!(app.rooms.events_after(&lobby, None)[0].id, accepted.id);
+        assert!(matches!(
+            app.post(&lobby, HOME, b"{"),
+            Err(SubmitError::Malformed(_))
+        ));
+        let big = format!(
+            r#"{{"type":"chat","user":"ann","text":"{}"}}"#,
+            "x".repeat(MAX_BODY_BYTES)
+        );
+        assert!(matches!(
+            app.post(&lobby, HOME, big.as_bytes()),
+            Err(SubmitError::TooLarge)
+        ));
+        let gift = br#"{"type":"gift","user":"ann","gift":"yacht"}"#;
+        assert!(matches!(
+            app.post(&lobby, HOME, gift),
+            Err(SubmitError::Refused(_))
+        ));
+    }
+
+    #[test]
+    fn viewers_and_addresses_are_limited_separately() {
+        let app = app(2, None);
+        let lobby = RoomName::parse("lobby").unwrap();
+        let from = |user: &str| format!(r#"{{"type":"like","user":"{user}","count":50}}"#);
+        assert!(app.post(&lobby, HOME, from("ann").as_bytes()).is_ok());
+        assert!(app.post(&lobby, HOME, from("ann").as_bytes()).is_ok());
+        // Ann is out of posts, from anywhere; her address is too, for anyone.
+        assert!(matches!(
+            app.post(&lobby, AWAY, from("ann").as_bytes()),
+            Err(SubmitError::RateLimited(_))
+        ));
+        assert!(matches!(
+            app.post(&lobby, HOME, from("bob").as_bytes()),
+            Err(SubmitError::RateLimited(_))
+        ));
+        assert!(app.post(&lobby, AWAY, from("bob").as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn moderation_needs_the_token() {
+        let lobby = RoomName::parse("lobby").unwrap();
+        let notice = br#"{"type":"notice","text":"hello"}"#;
+        let closed = app(5, None);
+        assert!(matches!(
+            closed.moderate(&lobby, Some("Bearer x"), notice),
+            Err(SubmitError::Unauthorized(AuthError::Disabled))
+        ));
+        let open = app(5, Some("tok"));
+        assert!(matches!(
+            open.moderate(&lobby, None, notice),
+            Err(SubmitError::Unauthorized(AuthError::Missing))
+        ));
+        let accepted = open.moderate(&lobby, Some("Bearer tok"), notice).unwrap();
+        assert_eq!(open.rooms.events_after(&lobby, None)[0].id, accepted.id);
+    }
+}

@@ -1,0 +1,92 @@
+//! The moderator token and the check of `Authorization: Bearer …` headers.
+
+use std::fmt;
+
+/// The secret moderators present. Never printed: its `Debug` is redacted.
+#[derive(Clone)]
+pub struct ModToken(String);
+
+impl ModToken {
+    /// `None` for an empty token, which would make moderation open to anyone
+    /// sending an empty bearer token.
+    pub fn new(token: String) -> Option<Self> {
+        (!token.trim().is_empty()).then_some(Self(token))
+    }
+
+    /// Compares in time independent of where the first difference is, so the
+    /// token cannot be guessed byte by byte from response times.
+    fn matches(&self, presented: &str) -> bool {
+        let (ours, theirs) = (self.0.as_bytes(), presented.as_bytes());
+        ours.len() == theirs.len()
+            && ours
+                .iter()
+                .zip(theirs)
+                .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+                == 0
+    }
+}
+
+impl fmt::Debug for ModToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ModToken(<redacted>)")
+    }
+}
+
+/// Why a moderator request was not let in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// The server was started without a token.
+    #[error("moderation is disabled on this server (start it with --mod-token)")]
+    Disabled,
+    /// No `Authorization: Bearer` header.
+    #[error("moderation needs an `Authorization: Bearer TOKEN` header")]
+    Missing,
+    /// A token, but not the right one.
+    #[error("wrong moderator token")]
+    Wrong,
+}
+
+/// Checks an `Authorization` header value against the server's token.
+pub fn check(expected: Option<&ModToken>, authorization: Option<&str>) -> Result<(), AuthError> {
+    let expected = expected.ok_or(AuthError::Disabled)?;
+    let presented = authorization
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or(AuthError::Missing)?;
+    if expected.matches(presented.trim()) {
+        Ok(())
+    } else {
+        Err(AuthError::Wrong)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_right_bearer_token_passes() {
+        let token = ModToken::new("s3cret".into()).unwrap();
+        assert_eq!(check(Some(&token), Some("Bearer s3cret")), Ok(()));
+        assert_eq!(
+            check(Some(&token), Some("Bearer s3cre")),
+            Err(AuthError::Wrong)
+        );
+        assert_eq!(
+            check(Some(&token), Some("Bearer s3cret!")),
+            Err(AuthError::Wrong)
+        );
+        assert_eq!(
+            check(Some(&token), Some("Basic s3cret")),
+            Err(AuthError::Missing)
+        );
+        assert_eq!(check(Some(&token), None), Err(AuthError::Missing));
+        assert_eq!(check(None, Some("Bearer s3cret")), Err(AuthError::Disabled));
+    }
+
+    #[test]
+    fn empty_tokens_are_not_tokens_and_none_is_printed() {
+        assert!(ModToken::new("  ".into()).is_none());
+        let token = ModToken::new("s3cret".into()).unwrap();
+        assert!(!format!("{token:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,105 @@
+//! `livestream-room`: a small self-hostable audience room server.
+//!
+//! Viewers open `/rooms/{room}` in a browser (or post JSON over HTTP) to
+//! chat, send gifts and likes; `livestream-host` follows a room through its
+//! WebSocket feed. The JSON spoken is [`livestream_interaction::room_api`].
+//!
+//! Modules, one concern each: `rooms` (histories and feeds), `events`
+//! (posts and actions into events), `limits` (rate limiting), `auth` (the
+//! moderator token), `app` (the shared state and its operations), and the
+//! transports `http`, `ws` and `page`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+mod app;
+mod auth;
+mod events;
+mod http;
+mod limits;
+mod page;
+mod rooms;
+mod ws;
+
+pub use app::App;
+pub use auth::ModToken;
+pub use limits::Rate;
+
+use app::MAX_BODY_BYTES;
+
+/// How long feeds get to say goodbye once the server stops.
+const FEED_GOODBYE: Duration = Duration::from_secs(2);
+
+/// How a server run behaves.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Events kept per room for replay.
+    pub history: usize,
+    /// Posting allowance per viewer and per client address.
+    pub rate: Rate,
+    /// Moderators' secret; without one, moderation is refused.
+    pub mod_token: Option<ModToken>,
+}
+
+/// Every route of the server, over `app`.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/", get(page::index))
+        .route("/healthz", get(http::healthz))
+        .route("/gifts", get(http::gifts))
+        .route("/assets/viewer.js", get(page::viewer_js))
+        .route("/assets/viewer.css", get(page::viewer_css))
+        .route("/rooms/{room}", get(page::viewer))
+        .route("/rooms/{room}/post", post(http::post))
+        .route("/rooms/{room}/moderate", post(http::moderate))
+        .route("/rooms/{room}/events", get(http::events))
+        .route("/rooms/{room}/ws", get(ws::feed))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(app)
+}
+
+/// Serves on `listener` until `shutdown` completes, then stops accepting,
+/// finishes open requests and closes every feed (code 1001, "going away").
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    info!(
+        history = config.history,
+        rate = ?config.rate,
+        moderation = config.mod_token.is_some(),
+        "serving rooms"
+    );
+    let (stop, stopped) = watch::channel(false);
+    let app = Arc::new(App::new(config, stopped));
+    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    let stop_on_shutdown = {
+        let stop = stop.clone();
+        async move {
+            shutdown.await;
+            info!("shutting down");
+            stop.send_replace(true);
+        }
+    };
+    axum::serve(listener, service)
+        .with_graceful_shutdown(stop_on_shutdown)
+        .await?;
+    // Feeds run outside the HTTP connections' bookkeeping: wait for them to close.
+    if tokio::time::timeout(FEED_GOODBYE, stop.closed())
+        .await
+        .is_err()
+    {
+        warn!("some feeds did not close in time");
+    }
+    Ok(())
+}

@@ -1,0 +1,392 @@
+//! Rooms: each keeps a bounded history of its events, applies moderators'
+//! deletions to it, and broadcasts every new event to the room's feed.
+//!
+//! Event ids are `{boot:x}-{seq}`: `boot` is a nonce chosen when the server
+//! starts and `seq` counts events server-wide, so ids stay unique across
+//! restarts. Sequence numbers are assigned under the room's lock, so a room's
+//! history is in `seq` order and "events after id X" is well defined even
+//! once X itself has been deleted or has aged out of the history.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use livestream_interaction::{AudienceEvent, AudienceEventKind, AudienceUser};
+use tokio::sync::broadcast;
+
+/// Most rooms one server holds (a new one beyond this is refused).
+pub const MAX_ROOMS: usize = 1000;
+/// Longest room name, in characters.
+pub const MAX_ROOM_NAME: usize = 64;
+/// New events a feed subscriber may fall behind by before it is dropped
+/// (it then reconnects and resumes from the history).
+const FEED_BUFFER: usize = 256;
+
+/// A valid room name: 1 to [`MAX_ROOM_NAME`] ASCII letters, digits, `-` or `_`,
+/// so it is safe in URLs, logs and ids as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RoomName(String);
+
+impl RoomName {
+    /// `Some` when `name` is a valid room name.
+    pub fn parse(name: &str) -> Option<Self> {
+        let valid = (1..=MAX_ROOM_NAME).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        valid.then(|| Self(name.to_owned()))
+    }
+}
+
+impl fmt::Display for RoomName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An event waiting for its id: everything else is decided before it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// Who did it.
+    pub user: AudienceUser,
+    /// When it was accepted, Unix milliseconds.
+    pub timestamp_ms: i64,
+    /// What happened.
+    pub kind: AudienceEventKind,
+}
+
+/// Why an event was not stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    /// Creating the room would exceed [`MAX_ROOMS`].
+    #[error("this server already holds its maximum of {MAX_ROOMS} rooms")]
+    TooManyRooms,
+    /// The event breaks the wire protocol's size limits.
+    #[error("event refused: {0}")]
+    Invalid(&'static str),
+}
+
+/// Makes the server's event ids.
+#[derive(Debug)]
+pub struct EventIds {
+    boot: u64,
+    next_seq: AtomicU64,
+}
+
+impl EventIds {
+    /// Ids of one server run, `boot` telling runs apart.
+    pub fn new(boot: u64) -> Self {
+        Self {
+            boot,
+            next_seq: AtomicU64::new(1),
+        }
+    }
+
+    /// Ids for this process: the boot nonce mixes the start time with the pid.
+    pub fn for_this_run() -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos() as u64);
+        Self::new(nanos ^ u64::from(std::process::id()).rotate_left(48))
+    }
+
+    fn next(&self) -> (u64, String) {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        (seq, format!("{:x}-{seq}", self.boot))
+    }
+
+    /// The sequence number of an id made by this run; `None` for ids of
+    /// another run or not ours at all.
+    fn seq_of(&self, id: &str) -> Option<u64> {
+        let (boot, seq) = id.split_once('-')?;
+        (u64::from_str_radix(boot, 16).ok()? == self.boot)
+            .then(|| seq.parse().ok())
+            .flatten()
+    }
+}
+
+/// One room's stored events and feed.
+#[derive(Debug)]
+struct Room {
+    /// Oldest first, in `seq` order.
+    history: VecDeque<(u64, AudienceEvent)>,
+    feed: broadcast::Sender<AudienceEvent>,
+}
+
+impl Room {
+    fn new() -> Self {
+        Self {
+            history: VecDeque::new(),
+            feed: broadcast::channel(FEED_BUFFER).0,
+        }
+    }
+
+    fn push(&mut self, seq: u64, event: AudienceEvent, capacity: usize) {
+        match &event.kind {
+            AudienceEventKind::DeleteMessage { target_id } => {
+                self.history.retain(|(_, stored)| stored.id != *target_id);
+            }
+            AudienceEventKind::ClearUser { user_id } => {
+                self.history
+                    .retain(|(_, stored)| stored.user.id != *user_id);
+            }
+            _ => {}
+        }
+        // Nobody listening is fine: the history keeps it for later.
+        let _ = self.feed.send(event.clone());
+        self.history.push_back((seq, event));
+        while self.history.len() > capacity {
+            self.history.pop_front();
+        }
+    }
+
+    fn after(&self, after: Option<u64>) -> Vec<AudienceEvent> {
+        let start = after.map_or(0, |after| {
+            self.history.partition_point(|(seq, _)| *seq <= after)
+        });
+        self.history
+            .range(start..)
+            .map(|(_, event)| event.clone())
+            .collect()
+    }
+}
+
+/// Every room of the server.
+#[derive(Debug)]
+pub struct Rooms {
+    rooms: Mutex<HashMap<RoomName, Room>>,
+    ids: EventIds,
+    history: usize,
+}
+
+impl Rooms {
+    /// No rooms yet; each will keep its last `history` events.
+    pub fn new(ids: EventIds, history: usize) -> Self {
+        Self {
+            rooms: Mutex::new(HashMap::new()),
+            ids,
+            history,
+        }
+    }
+
+    /// Gives `event` the next id, checks it, stores it in `room` (creating
+    /// the room) and sends it to the room's feed.
+    pub fn publish(&self, room: &RoomName, event: NewEvent) -> Result<AudienceEvent, PublishError> {
+        let mut rooms = self.lock();
+        let (seq, id) = self.ids.next();
+        let event = AudienceEvent {
+            id,
+            source: "room".to_owned(),
+            user: event.user,
+            timestamp_ms: event.timestamp_ms,
+            kind: event.kind,
+        };
+        event.validate().map_err(PublishError::Invalid)?;
+        Self::room_mut(&mut rooms, room)?.push(seq, event.clone(), self.history);
+        Ok(event)
+    }
+
+    /// The room's stored events after the one with id `after`, oldest first
+    /// (all of them when `after` is absent or not an id of this run).
+    pub fn events_after(&self, room: &RoomName, after: Option<&str>) -> Vec<AudienceEvent> {
+        let after = after.and_then(|id| self.ids.seq_of(id));
+        self.lock()
+            .get(room)
+            .map_or_else(Vec::new, |room| room.after(after))
+    }
+
+    /// Like [`events_after`](Self::events_after), plus a receiver of every
+    /// later event, taken together so that nothing falls in between. Creates
+    /// the room: a feed may well open before anyone has posted.
+    pub fn subscribe(
+        &self,
+        room: &RoomName,
+        after: Option<&str>,
+    ) -> Result<(Vec<AudienceEvent>, broadcast::Receiver<AudienceEvent>), PublishError> {
+        let after = after.and_then(|id| self.ids.seq_of(id));
+        let mut rooms = self.lock();
+        let room = Self::room_mut(&mut rooms, room)?;
+        Ok((room.after(after), room.feed.subscribe()))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<RoomName, Room>> {
+        // Every update leaves the map consistent, so a panic elsewhere does not poison it.
+        self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn room_mut<'a>(
+        rooms: &'a mut HashMap<RoomName, Room>,
+        name: &RoomName,
+    ) -> Result<&'a mut Room, PublishError> {
+        if !rooms.contains_key(name) && rooms.len() >= MAX_ROOMS {
+            return Err(PublishError::TooManyRooms);
+        }
+        Ok(rooms.entry(name.clone()).or_insert_with(Room::new))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str) -> AudienceUser {
+        AudienceUser {
+            id: id.into(),
+            display_name: id.into(),
+            color: None,
+            badges: vec![],
+        }
+    }
+
+    fn chat(user_id: &str, text: &str) -> NewEvent {
+        NewEvent {
+            user: user(user_id),
+            timestamp_ms: 7,
+            kind: AudienceEventKind::Chat { text: text.into() },
+        }
+    }
+
+    fn texts(events: &[AudienceEvent]) -> Vec<String> {
+        events
+            .iter()
+            .map(|event| match &event.kind {
+                AudienceEventKind::Chat { text } => text.clone(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    fn room(name: &str) -> RoomName {
+        RoomName::parse(name).unwrap()
+    }
+
+    #[test]
+    fn room_names_are_short_url_safe_words() {
+        assert!(RoomName::parse("Lobby_2-b").is_some());
+        assert!(RoomName::parse(&"a".repeat(MAX_ROOM_NAME)).is_some());
+        for bad in ["", "a b", "a/b", "é", "..", &"a".repeat(MAX_ROOM_NAME + 1)] {
+            assert!(RoomName::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_and_resume_only_within_a_run() {
+        let ids = EventIds::new(0xab);
+        assert_eq!(ids.next(), (1, "ab-1".to_owned()));
+        assert_eq!(ids.next(), (2, "ab-2".to_owned()));
+        assert_eq!(ids.seq_of("ab-2"), Some(2));
+        for foreign in ["cd-2", "ab", "ab-x", "", "zz-1"] {
+            assert_eq!(ids.seq_of(foreign), None, "{foreign:?}");
+        }
+        assert_ne!(EventIds::for_this_run().boot, 0);
+    }
+
+    #[test]
+    fn publish_fills_in_the_event_and_keeps_a_bounded_history() {
+        let rooms = Rooms::new(EventIds::new(1), 3);
+        let lobby = room("lobby");
+        let first = rooms.publish(&lobby, chat("ann", "one")).unwrap();
+        assert_eq!(first.id, "1-1");
+        assert_eq!(first.source, "room");
+        assert_eq!(first.timestamp_ms, 7);
+        for text in ["two", "three", "four"] {
+            rooms.publish(&lobby, chat("ann", text)).unwrap();
+        }
+        let all = rooms.events_after(&lobby, None);
+        assert_eq!(texts(&all), ["two", "three", "four"]);
+        assert!(rooms.events_after(&room("elsewhere"), None).is_empty());
+    }
+
+    #[test]
+    fn events_after_resumes_even_from_a_vanished_id() {
+        let rooms = Rooms::new(EventIds::new(1), 10);
+        let lobby = room("lobby");
+        let ids: Vec<String> = ["a", "b", "c"]
+            .into_iter()
+            .map(|text| rooms.publish(&lobby, chat("ann", text)).unwrap().id)
+            .collect();
+        assert_eq!(
+            texts(&rooms.events_after(&lobby, Some(&ids[0]))),
+            ["b", "c"]
+        );
+        assert!(rooms.events_after(&lobby, Some(&ids[2])).is_empty());
+        // Unknown or foreign ids replay everything.
+        assert_eq!(rooms.events_after(&lobby, Some("nope")).len(), 3);
+        assert_eq!(rooms.events_after(&lobby, Some("2-1")).len(), 3);
+        // "b" deleted: resuming after it still starts at "c".
+        let delete = NewEvent {
+            kind: AudienceEventKind::DeleteMessage {
+                target_id: ids[1].clone(),
+            },
+            ..chat("room", "")
+        };
+        rooms.publish(&lobby, delete).unwrap();
+        let after_b = rooms.events_after(&lobby, Some(&ids[1]));
+        assert_eq!(after_b.len(), 2);
+        assert_eq!(texts(&after_b)[0], "c");
+    }
+
+    #[test]
+    fn moderation_removes_stored_events() {
+        let rooms = Rooms::new(EventIds::new(1), 10);
+        let lobby = room("lobby");
+        let spam = rooms.publish(&lobby, chat("bob", "spam")).unwrap();
+        rooms.publish(&lobby, chat("ann", "hi")).unwrap();
+        rooms.publish(&lobby, chat("bob", "more spam")).unwrap();
+        rooms.publish(&lobby, chat("eve", "hey")).unwrap();
+        let delete = NewEvent {
+            kind: AudienceEventKind::DeleteMessage { target_id: spam.id },
+            ..chat("room", "")
+        };
+        rooms.publish(&lobby, delete.clone()).unwrap();
+        let clear = NewEvent {
+            kind: AudienceEventKind::ClearUser {
+                user_id: "eve".into(),
+            },
+            ..chat("room", "")
+        };
+        rooms.publish(&lobby, clear).unwrap();
+        let left = texts(&rooms.events_after(&lobby, None));
+        assert_eq!(left.len(), 4, "{left:?}");
+        assert_eq!(left[..2], ["hi", "more spam"]);
+        assert!(left[2].starts_with("DeleteMessage"), "{left:?}");
+        assert!(left[3].starts_with("ClearUser"), "{left:?}");
+    }
+
+    #[test]
+    fn subscribers_get_the_backlog_then_every_new_event() {
+        let rooms = Rooms::new(EventIds::new(1), 10);
+        let lobby = room("lobby");
+        let first = rooms.publish(&lobby, chat("ann", "before")).unwrap();
+        let (backlog, mut feed) = rooms.subscribe(&lobby, None).unwrap();
+        assert_eq!(backlog, std::slice::from_ref(&first));
+        let (resumed, _) = rooms.subscribe(&lobby, Some(&first.id)).unwrap();
+        assert!(resumed.is_empty());
+        let second = rooms.publish(&lobby, chat("ann", "after")).unwrap();
+        assert_eq!(feed.try_recv().unwrap(), second);
+        // Subscribing creates the room.
+        assert!(rooms.subscribe(&room("fresh"), None).unwrap().0.is_empty());
+    }
+
+    #[test]
+    fn refuses_invalid_events_and_too_many_rooms() {
+        let rooms = Rooms::new(EventIds::new(1), 10);
+        let too_long = chat("ann", &"x".repeat(5000));
+        assert!(matches!(
+            rooms.publish(&room("lobby"), too_long),
+            Err(PublishError::Invalid(_))
+        ));
+        assert!(rooms.lock().is_empty(), "a refused event creates no room");
+        rooms.publish(&room("lobby"), chat("ann", "hi")).unwrap();
+        for n in 0..MAX_ROOMS - 1 {
+            rooms.subscribe(&room(&format!("r{n}")), None).unwrap();
+        }
+        assert_eq!(
+            rooms.publish(&room("one-too-many"), chat("ann", "hi")),
+            Err(PublishError::TooManyRooms)
+        );
+        assert!(rooms.publish(&room("lobby"), chat("ann", "hi")).is_ok());
+    }
+}

@@ -1,0 +1,164 @@
+//! A room's feed over WebSocket (`GET /rooms/{room}/ws?after=ID`): the
+//! stored events after `ID`, then every new one, each a [`FeedFrame`] text
+//! message; the client may post [`ViewerPost`]s on the same socket and gets
+//! a [`FeedFrame::Error`] for each one refused.
+//!
+//! [`ViewerPost`]: livestream_interaction::room_api::ViewerPost
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::response::Response;
+use livestream_interaction::AudienceEvent;
+use livestream_interaction::room_api::FeedFrame;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tracing::{debug, warn};
+
+use crate::app::App;
+use crate::http::{After, ApiError, room_name};
+use crate::rooms::RoomName;
+
+/// Largest WebSocket message read at all; larger ones break the connection.
+/// Posts are limited further (to `MAX_BODY_BYTES`) with a refusal instead,
+/// so a client that oversteps a little keeps its connection.
+const MAX_WS_MESSAGE: usize = 64 * 1024;
+
+/// A client that takes nothing for this long is dropped rather than holding
+/// its task and socket buffers forever.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `GET /rooms/{room}/ws?after=ID`: subscribes (before the upgrade, so no
+/// event can slip between the replay and the live feed) and upgrades.
+pub async fn feed(
+    State(app): State<Arc<App>>,
+    Path(room): Path<String>,
+    Query(after): Query<After>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let room = room_name(&room)?;
+    let (backlog, events) = app.rooms.subscribe(&room, after.after.as_deref())?;
+    debug!(%room, %peer, replayed = backlog.len(), "feed opened");
+    let session = Session { app, room, peer };
+    Ok(upgrade
+        .max_message_size(MAX_WS_MESSAGE)
+        .max_frame_size(MAX_WS_MESSAGE)
+        .on_upgrade(move |socket| session.run(socket, backlog, events)))
+}
+
+/// What a session does after handling one message or event.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// Keep going.
+    Continue,
+    /// Send a close frame and end.
+    Close(u16, &'static str),
+    /// End now (the peer is gone).
+    End,
+}
+
+/// One client's connection to one room's feed.
+struct Session {
+    app: Arc<App>,
+    room: RoomName,
+    peer: SocketAddr,
+}
+
+impl Session {
+    async fn run(
+        self,
+        mut socket: WebSocket,
+        backlog: Vec<AudienceEvent>,
+        mut events: broadcast::Receiver<AudienceEvent>,
+    ) {
+        for event in backlog {
+            if send(&mut socket, &FeedFrame::Event(event)).await != Next::Continue {
+                return;
+            }
+        }
+        let mut shutdown = self.app.shutdown.clone();
+        let next = loop {
+            let next = tokio::select! {
+                incoming = socket.recv() => match incoming {
+                    Some(Ok(message)) => self.on_message(&mut socket, message).await,
+                    Some(Err(error)) => {
+                        // Invalid UTF-8 or an oversized frame: the stream cannot be read on.
+                        let refusal = FeedFrame::Error { message: format!("unreadable message: {error}") };
+                        let _ = send(&mut socket, &refusal).await;
+                        Next::Close(close_code::PROTOCOL, "unreadable message")
+                    }
+                    None => Next::End,
+                },
+                event = events.recv() => match event {
+                    Ok(event) => send(&mut socket, &FeedFrame::Event(event)).await,
+                    Err(RecvError::Lagged(missed)) => self.fell_behind(missed),
+                    Err(RecvError::Closed) => Next::End,
+                },
+                _ = shutdown.changed() => Next::Close(close_code::AWAY, "server shutting down"),
+            };
+            if next != Next::Continue {
+                break next;
+            }
+        };
+        if let Next::Close(code, reason) = next {
+            let close = Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            }));
+            send_message(&mut socket, close).await;
+        }
+        debug!(room = %self.room, peer = %self.peer, ?next, "feed closed");
+    }
+
+    async fn on_message(&self, socket: &mut WebSocket, message: Message) -> Next {
+        let refusal = match message {
+            Message::Text(text) => match self.app.post(&self.room, self.peer.ip(), text.as_bytes())
+            {
+                // The event itself comes back on the feed.
+                Ok(_) => return Next::Continue,
+                Err(error) => error.to_string(),
+            },
+            Message::Binary(_) => {
+                "binary messages are not accepted: send a ViewerPost as JSON text".to_owned()
+            }
+            // Pongs are automatic; a close is answered on the next read, which then ends.
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => return Next::Continue,
+        };
+        send(socket, &FeedFrame::Error { message: refusal }).await
+    }
+
+    fn fell_behind(&self, missed: u64) -> Next {
+        let total = self.app.count_lagged_feed();
+        warn!(room = %self.room, peer = %self.peer, missed, total, "feed fell behind; closing it so the client resumes");
+        Next::Close(
+            close_code::AGAIN,
+            "fell behind; reconnect with ?after=LAST_ID",
+        )
+    }
+}
+
+/// Sends one frame; [`Next::End`] when the peer is gone.
+async fn send(socket: &mut WebSocket, frame: &FeedFrame) -> Next {
+    match serde_json::to_string(frame) {
+        Ok(text) => send_message(socket, Message::Text(text.into())).await,
+        Err(error) => {
+            warn!(%error, "cannot encode a feed frame");
+            Next::Close(close_code::ERROR, "internal error")
+        }
+    }
+}
+
+/// Sends one message, giving up on a peer that has stopped reading.
+async fn send_message(socket: &mut WebSocket, message: Message) -> Next {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
+        Ok(Ok(())) => Next::Continue,
+        Ok(Err(_)) => Next::End,
+        Err(_) => {
+            warn!("feed client stopped reading; dropping it");
+            Next::End
+        }
+    }
+}

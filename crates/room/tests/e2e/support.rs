@@ -1,0 +1,241 @@
+//! The real `livestream-room` binary on a free port, stopped (by pid) when
+//! its guard drops, and small HTTP and WebSocket clients for it.
+
+use std::fs::File;
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use livestream_interaction::room_api::FeedFrame;
+use livestream_interaction::{AudienceEvent, AudienceEventKind};
+use livestream_testkit::Reaped;
+use serde_json::Value;
+use tempfile::TempDir;
+use tungstenite::protocol::CloseFrame;
+use tungstenite::{Message, WebSocket};
+
+/// How long anything awaited may take before the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Command-line limits generous enough for tests that are not about rate limiting.
+pub const UNLIMITED: [&str; 4] = ["--rate", "1000", "--burst", "1000"];
+
+/// Polls `probe` until it returns `Some`, failing the test after [`PATIENCE`].
+pub fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A running `livestream-room`; its stdout and log live in its own temp dir.
+pub struct Room {
+    process: Reaped,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    dir: TempDir,
+}
+
+impl Room {
+    /// Starts the server on a free port with extra command-line `args`.
+    pub fn start(args: &[&str]) -> Self {
+        Self::start_on("127.0.0.1:0", args)
+    }
+
+    /// Starts the server listening on `listen`.
+    pub fn start_on(listen: &str, args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let stdout = dir.path().join("stdout");
+        let process = Reaped::spawn(
+            Command::new(env!("CARGO_BIN_EXE_livestream-room"))
+                .args(["--listen", listen])
+                .args(args)
+                .env_remove("LIVESTREAM_ROOM_MOD_TOKEN")
+                .env("RUST_LOG", "debug")
+                .stdin(Stdio::null())
+                .stdout(File::create(&stdout).unwrap())
+                .stderr(File::create(dir.path().join("log")).unwrap()),
+        );
+        let line = wait_for("the listening line", || first_line(&stdout));
+        let url = line
+            .strip_prefix("livestream-room listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self { process, url, dir }
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+    }
+
+    /// The process, to signal it.
+    pub fn process(&mut self) -> &mut Reaped {
+        &mut self.process
+    }
+
+    /// `ws://127.0.0.1:PORT` + `path`.
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("{}{path}", self.url.replacen("http://", "ws://", 1))
+    }
+
+    /// POSTs `body` to `path`, with `Authorization: Bearer token` when given.
+    pub fn post(&self, path: &str, body: impl AsRef<[u8]>, token: Option<&str>) -> Reply {
+        let mut request = agent().post(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        Reply::from(request.content_type("application/json").send(body.as_ref()))
+    }
+
+    /// GETs `path`.
+    pub fn get(&self, path: &str) -> Reply {
+        Reply::from(agent().get(format!("{}{path}", self.url)).call())
+    }
+
+    /// A viewer's post to `room` that must be accepted; returns the event id.
+    pub fn post_ok(&self, room: &str, post: Value) -> String {
+        let reply = self.post(&format!("/rooms/{room}/post"), post.to_string(), None);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()["id"].as_str().unwrap().to_owned()
+    }
+
+    /// `GET /rooms/{room}/events`.
+    pub fn events(&self, room: &str) -> Vec<AudienceEvent> {
+        let reply = self.get(&format!("/rooms/{room}/events"));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        serde_json::from_str(&reply.body).unwrap()
+    }
+
+    /// Opens the room's feed (`/rooms/{room}/ws` + `query`).
+    pub fn feed(&self, room: &str, query: &str) -> Feed {
+        let address = self.url.trim_start_matches("http://");
+        let stream = TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        let url = self.ws_url(&format!("/rooms/{room}/ws{query}"));
+        let (socket, _) = tungstenite::client(url, stream).unwrap();
+        Feed(socket)
+    }
+}
+
+impl Drop for Room {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- livestream-room log ---\n{}", self.log());
+        }
+    }
+}
+
+fn first_line(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let (line, _) = text.split_once('\n')?;
+    Some(line.to_owned())
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(PATIENCE))
+        .build()
+        .into()
+}
+
+/// An HTTP answer, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// `Retry-After`, when present.
+    pub retry_after: Option<String>,
+    /// Content type, when present.
+    pub content_type: Option<String>,
+    /// The body as text.
+    pub body: String,
+}
+
+impl Reply {
+    fn from(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Self {
+        let mut response = result.unwrap();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|value| value.to_str().unwrap().to_owned())
+        };
+        let (retry_after, content_type) = (header("retry-after"), header("content-type"));
+        Self {
+            status: response.status().as_u16(),
+            retry_after,
+            content_type,
+            body: response.body_mut().read_to_string().unwrap(),
+        }
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|error| panic!("{error}: {:?}", self.body))
+    }
+}
+
+/// A client of a room's WebSocket feed.
+pub struct Feed(pub WebSocket<TcpStream>);
+
+impl Feed {
+    /// Sends a text message.
+    pub fn send(&mut self, text: impl Into<String>) {
+        self.0.send(Message::text(text.into())).unwrap();
+    }
+
+    /// The next feed frame (fails after [`PATIENCE`]).
+    pub fn frame(&mut self) -> FeedFrame {
+        loop {
+            match self.0.read().unwrap() {
+                Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+                Message::Ping(_) | Message::Pong(_) => {}
+                other => panic!("expected a feed frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// The next frame, which must be an event.
+    pub fn event(&mut self) -> AudienceEvent {
+        match self.frame() {
+            FeedFrame::Event(event) => event,
+            other => panic!("expected an event, got {other:?}"),
+        }
+    }
+
+    /// The next frame, which must be a refusal; returns its message.
+    pub fn error(&mut self) -> String {
+        match self.frame() {
+            FeedFrame::Error { message } => message,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    /// Reads every frame up to the server's close frame; returns both.
+    pub fn until_close(&mut self) -> (Vec<FeedFrame>, Option<CloseFrame>) {
+        let mut frames = Vec::new();
+        loop {
+            match self.0.read() {
+                Ok(Message::Text(text)) => frames.push(serde_json::from_str(&text).unwrap()),
+                Ok(Message::Close(close)) => return (frames, close),
+                Ok(_) => {}
+                Err(error) => panic!("no close frame: {error}"),
+            }
+        }
+    }
+}
+
+/// The text of a chat event (panics for other kinds).
+pub fn chat_text(event: &AudienceEvent) -> &str {
+    match &event.kind {
+        AudienceEventKind::Chat { text } => text,
+        other => panic!("not a chat: {other:?}"),
+    }
+}
