@@ -1,7 +1,7 @@
 //! A real Bevy game (headless, rendered by lavapipe or whatever GPU is
 //! present) with the plugin, against a test host built on the ipc crate's
 //! server: frames of the tagged camera, game audio from kira, display
-//! changes, and a host that dies and comes back.
+//! changes, audience events as Messages, and a host that dies and comes back.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -14,7 +14,8 @@ use kira::Frame;
 use kira::sound::static_sound::{StaticSoundData, StaticSoundSettings};
 use livestream_ipc::{HostLink, LinkEvent, Server, ServerConfig, ServerEvent, monotonic_ns};
 use livestream_protocol::{
-    AudioChunkHeader, DisplayReason, GameMessage, HostMessage, MediaRequest, VideoFrameHeader,
+    AudienceEvent, AudienceEventKind, AudienceUser, AudioChunkHeader, DisplayReason, GameMessage,
+    HostMessage, MediaRequest, VideoFrameHeader,
 };
 
 const SIZE: UVec2 = UVec2::new(320, 180);
@@ -334,6 +335,73 @@ fn tagged_camera_audio_and_display_changes_reach_the_host() {
     let live = app.world().resource::<LiveStream>();
     assert_eq!(live.display.0, Visibility::Shown);
     assert!(live.stats.frames_sent >= 10 && live.stats.audio_chunks_sent >= 20);
+}
+
+/// What a game system saw of the audience: (id, from the backlog).
+#[derive(Resource, Default)]
+struct SeenAudience(Vec<(String, bool)>);
+
+fn collect_audience(mut messages: MessageReader<AudienceMessage>, mut seen: ResMut<SeenAudience>) {
+    seen.0.extend(
+        messages
+            .read()
+            .map(|m| (m.event.id.clone(), m.from_backlog)),
+    );
+}
+
+fn chat(id: &str) -> AudienceEvent {
+    AudienceEvent {
+        id: id.into(),
+        source: "test".into(),
+        user: AudienceUser {
+            id: "ann".into(),
+            display_name: "Ann".into(),
+            color: None,
+            badges: vec![],
+        },
+        timestamp_ms: 0,
+        kind: AudienceEventKind::Chat {
+            text: format!("message {id}"),
+        },
+    }
+}
+
+#[test]
+fn audience_events_reach_game_systems_as_messages_backlog_first() {
+    let (_dir, _server, mut app, link) = connected_game(PixelFormat::I420);
+    app.init_resource::<SeenAudience>()
+        .add_systems(Update, collect_audience);
+    let outbox = link.outbox();
+    outbox
+        .send(HostMessage::Backlog {
+            events: vec![chat("b1"), chat("b2")],
+            more: true,
+        })
+        .unwrap();
+    outbox
+        .send(HostMessage::Backlog {
+            events: vec![chat("b3")],
+            more: false,
+        })
+        .unwrap();
+    outbox.send(HostMessage::Audience(chat("live1"))).unwrap();
+    let deadline = Instant::now() + LIMIT;
+    while app.world().resource::<SeenAudience>().0.len() < 4 {
+        assert!(Instant::now() < deadline, "audience events never arrived");
+        app.update();
+    }
+    let seen = &app.world().resource::<SeenAudience>().0;
+    let expected = [("b1", true), ("b2", true), ("b3", true), ("live1", false)];
+    assert_eq!(
+        seen.iter()
+            .map(|(id, b)| (id.as_str(), *b))
+            .collect::<Vec<_>>(),
+        expected
+    );
+    assert_eq!(
+        app.world().resource::<LiveStream>().stats.audience_events,
+        4
+    );
 }
 
 #[test]
