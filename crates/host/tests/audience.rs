@@ -32,28 +32,28 @@ fn wait_for(what: &str, check: impl FnMut() -> bool) {
     livestream_testkit::wait_for(what, Duration::from_secs(30), check);
 }
 
-/// POSTs JSON with curl (a real HTTP client); returns the status and body.
+/// POSTs JSON (with `Authorization: Bearer token` when given); returns the
+/// status (0 without an answer) and the body as JSON (`Null` if it is not).
 fn post(url: &str, body: &str, token: Option<&str>) -> (u16, serde_json::Value) {
-    let mut command = Command::new("curl");
-    command
-        .args([
-            "-s",
-            "-w",
-            "\n%{http_code}",
-            "-H",
-            "Content-Type: application/json",
-        ])
-        .args(["--data-binary", body, url]);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let mut request = agent.post(url).content_type("application/json");
     if let Some(token) = token {
-        command.args(["-H", &format!("Authorization: Bearer {token}")]);
+        request = request.header("Authorization", format!("Bearer {token}"));
     }
-    let output = command.output().expect("curl");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    let (body, status) = text.rsplit_once('\n').unwrap_or(("", &text));
-    (
-        status.trim().parse().unwrap_or(0),
-        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
-    )
+    match request.send(body) {
+        Ok(mut response) => (
+            response.status().as_u16(),
+            response
+                .body_mut()
+                .read_json()
+                .unwrap_or(serde_json::Value::Null),
+        ),
+        Err(_) => (0, serde_json::Value::Null),
+    }
 }
 
 /// A game: `livestream-testsrc` logging every audience event it receives.

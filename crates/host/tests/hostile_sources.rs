@@ -96,7 +96,10 @@ fn hostile_room(listener: TcpListener, go: Receiver<()>) -> JoinHandle<()> {
         socket.send("x".repeat(100_000).into()).unwrap();
         let _ = socket.flush();
         let (stream, _) = listener.accept().unwrap();
-        #[expect(clippy::result_large_err, reason = "tungstenite's handshake callback type")]
+        #[expect(
+            clippy::result_large_err,
+            reason = "tungstenite's handshake callback type"
+        )]
         let mut socket = tungstenite::accept_hdr(
             stream,
             |request: &tungstenite::handshake::server::Request, response| {

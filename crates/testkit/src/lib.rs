@@ -189,52 +189,109 @@ impl Ngircd {
     }
 }
 
-/// A `livestream-room` server on a free loopback port, stopped by pid on drop.
+/// A running `livestream-room` server, stopped by pid on drop.
+///
+/// It runs with `RUST_LOG=debug` and without `LIVESTREAM_ROOM_MOD_TOKEN` from
+/// the test's environment; its stdout and stderr go to files in its own temp
+/// dir, and its log is printed if the test panics.
 pub struct RoomServer {
     process: Reaped,
     /// `host:port` it listens on.
     pub address: String,
+    dir: tempfile::TempDir,
 }
 
 impl RoomServer {
-    /// Starts `binary` with `args` (after `--listen 127.0.0.1:0`) and reads the
-    /// address it announces on its first stdout line.
+    /// Starts `binary` on a free loopback port (`--listen 127.0.0.1:0`) with
+    /// extra `args`, and waits for the address it announces.
     pub fn start(binary: &Path, args: &[&str]) -> Self {
-        use std::io::BufRead as _;
+        Self::start_on(binary, "127.0.0.1:0", args)
+    }
+
+    /// Starts `binary` with `--listen LISTEN` and extra `args`, and waits for
+    /// the address it announces on its first stdout line.
+    pub fn start_on(binary: &Path, listen: &str, args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("room temp dir");
+        let stdout = dir.path().join("stdout");
+        let create = |path: &Path| std::fs::File::create(path).expect("room output file");
         let mut process = Reaped::spawn(
             Command::new(binary)
-                .args(["--listen", "127.0.0.1:0"])
+                .args(["--listen", listen])
                 .args(args)
-                .stdout(Stdio::piped()),
+                .env_remove("LIVESTREAM_ROOM_MOD_TOKEN")
+                .env("RUST_LOG", "debug")
+                .stdin(Stdio::null())
+                .stdout(create(&stdout))
+                .stderr(create(&dir.path().join("log"))),
         );
-        let stdout = process.take_stdout().expect("room stdout");
-        let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("room announces its address");
+        let log = || std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let line = loop {
+            let text = std::fs::read_to_string(&stdout).unwrap_or_default();
+            if let Some((line, _)) = text.split_once('\n') {
+                break line.to_owned();
+            }
+            if let Some(code) = process.wait_timeout(Duration::ZERO) {
+                panic!(
+                    "the room server exited ({code}) before listening:\n{}",
+                    log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the room server did not announce its address:\n{}",
+                log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
         let address = line
-            .trim()
-            .rsplit("http://")
-            .next()
+            .strip_prefix("livestream-room listening on http://")
             .filter(|a| !a.is_empty())
             .unwrap_or_else(|| panic!("unexpected first line from the room server: {line:?}"))
             .to_owned();
-        Self { process, address }
+        Self {
+            process,
+            address,
+            dir,
+        }
     }
 
-    /// An HTTP URL on the server.
+    /// What the server has logged (stderr) so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+    }
+
+    /// The process, to signal it or wait for it.
+    pub fn process(&mut self) -> &mut Reaped {
+        &mut self.process
+    }
+
+    /// An HTTP URL on the server: `http://ADDRESS` + `path`.
     pub fn http(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
 
+    /// A WebSocket URL on the server: `ws://ADDRESS` + `path`.
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.address)
+    }
+
     /// The `--interaction` spec of a room's feed.
     pub fn source(&self, room: &str) -> String {
-        format!("ws://{}/rooms/{room}/ws", self.address)
+        self.ws_url(&format!("/rooms/{room}/ws"))
     }
 
     /// Its pid.
     pub fn pid(&self) -> u32 {
         self.process.pid()
+    }
+}
+
+impl Drop for RoomServer {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- livestream-room log ---\n{}", self.log());
+        }
     }
 }
 

@@ -1,17 +1,14 @@
-//! The real `livestream-room` binary on a free port, stopped (by pid) when
-//! its guard drops, and small HTTP and WebSocket clients for it.
+//! The real `livestream-room` binary (started and stopped by
+//! [`RoomServer`]) and small HTTP and WebSocket clients for it.
 
-use std::fs::File;
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use livestream_interaction::room_api::FeedFrame;
 use livestream_interaction::{AudienceEvent, AudienceEventKind};
-use livestream_testkit::Reaped;
+use livestream_testkit::{Reaped, RoomServer};
 use serde_json::Value;
-use tempfile::TempDir;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::{Message, WebSocket};
 
@@ -33,12 +30,11 @@ pub fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// A running `livestream-room`; its stdout and log live in its own temp dir.
+/// A running `livestream-room` ([`RoomServer`]) with HTTP and WebSocket clients.
 pub struct Room {
-    process: Reaped,
+    server: RoomServer,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
-    dir: TempDir,
 }
 
 impl Room {
@@ -49,44 +45,33 @@ impl Room {
 
     /// Starts the server listening on `listen`.
     pub fn start_on(listen: &str, args: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let stdout = dir.path().join("stdout");
-        let process = Reaped::spawn(
-            Command::new(env!("CARGO_BIN_EXE_livestream-room"))
-                .args(["--listen", listen])
-                .args(args)
-                .env_remove("LIVESTREAM_ROOM_MOD_TOKEN")
-                .env("RUST_LOG", "debug")
-                .stdin(Stdio::null())
-                .stdout(File::create(&stdout).unwrap())
-                .stderr(File::create(dir.path().join("log")).unwrap()),
+        let server = RoomServer::start_on(
+            Path::new(env!("CARGO_BIN_EXE_livestream-room")),
+            listen,
+            args,
         );
-        let line = wait_for("the listening line", || first_line(&stdout));
-        let url = line
-            .strip_prefix("livestream-room listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        Self { process, url, dir }
+        let url = server.http("");
+        Self { server, url }
     }
 
     /// What the server has logged so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+        self.server.log()
     }
 
     /// The process, to signal it.
     pub fn process(&mut self) -> &mut Reaped {
-        &mut self.process
+        self.server.process()
     }
 
     /// `ws://127.0.0.1:PORT` + `path`.
     pub fn ws_url(&self, path: &str) -> String {
-        format!("{}{path}", self.url.replacen("http://", "ws://", 1))
+        self.server.ws_url(path)
     }
 
     /// POSTs `body` to `path`, with `Authorization: Bearer token` when given.
     pub fn post(&self, path: &str, body: impl AsRef<[u8]>, token: Option<&str>) -> Reply {
-        let mut request = agent().post(format!("{}{path}", self.url));
+        let mut request = agent().post(self.server.http(path));
         if let Some(token) = token {
             request = request.header("Authorization", format!("Bearer {token}"));
         }
@@ -95,7 +80,7 @@ impl Room {
 
     /// GETs `path`.
     pub fn get(&self, path: &str) -> Reply {
-        Reply::from(agent().get(format!("{}{path}", self.url)).call())
+        Reply::from(agent().get(self.server.http(path)).call())
     }
 
     /// A viewer's post to `room` that must be accepted; returns the event id.
@@ -114,27 +99,12 @@ impl Room {
 
     /// Opens the room's feed (`/rooms/{room}/ws` + `query`).
     pub fn feed(&self, room: &str, query: &str) -> Feed {
-        let address = self.url.trim_start_matches("http://");
-        let stream = TcpStream::connect(address).unwrap();
+        let stream = TcpStream::connect(&self.server.address).unwrap();
         stream.set_read_timeout(Some(PATIENCE)).unwrap();
         let url = self.ws_url(&format!("/rooms/{room}/ws{query}"));
         let (socket, _) = tungstenite::client(url, stream).unwrap();
         Feed(socket)
     }
-}
-
-impl Drop for Room {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("--- livestream-room log ---\n{}", self.log());
-        }
-    }
-}
-
-fn first_line(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let (line, _) = text.split_once('\n')?;
-    Some(line.to_owned())
 }
 
 fn agent() -> ureq::Agent {
