@@ -165,6 +165,8 @@ pub struct Streamer {
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     outputs: Vec<Output>,
+    /// Set once the pipeline was taken to NULL (or abandoned trying).
+    shut_down: bool,
 }
 
 impl core::fmt::Debug for Streamer {
@@ -237,6 +239,7 @@ impl Streamer {
             stop,
             threads: vec![bus_thread, pump_thread],
             outputs: config.outputs,
+            shut_down: false,
         })
     }
 
@@ -326,14 +329,25 @@ impl Streamer {
         let _ = self.video_src.end_of_stream();
         let _ = self.audio_src.end_of_stream();
         // Live sources (silence, microphone) end on an EOS event. Sending it can
-        // wait on a source's lock while that source is blocked reading a device,
-        // so it is sent from its own thread and never waited for beyond the
-        // deadline: the state change to NULL below unblocks such a source.
-        let pipeline = self.pipeline.clone();
+        // wait on a source's lock while that source is blocked reading a device
+        // or pushing into a full queue, so it is sent from its own thread and
+        // never waited for beyond the deadline. It goes to each source, not to
+        // the pipeline: the pipeline would hold its state lock meanwhile, and
+        // the state change to NULL below (which unblocks such a source by
+        // flushing the queues after it) could never start.
+        let sources: Vec<gst::Element> = self
+            .pipeline
+            .iterate_sources()
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|source| source.name() != "video" && source.name() != "game_audio")
+            .collect();
         let eos_sender = std::thread::Builder::new()
             .name("livestream-media-eos".into())
             .spawn(move || {
-                pipeline.send_event(gst::event::Eos::new());
+                for source in sources {
+                    source.send_event(gst::event::Eos::new());
+                }
             });
         if let Err(err) = eos_sender {
             warn!("cannot start the end-of-stream thread: {err}");
@@ -363,9 +377,8 @@ impl Streamer {
                 None => continue,
             }
         }
-        self.pipeline
-            .set_state(gst::State::Null)
-            .map_err(|err| MediaError::State(format!("cannot stop: {err}")))?;
+        self.shut_down = true;
+        shut_down(&self.pipeline, NULL_TIMEOUT)?;
         if finished {
             info!("stream finished cleanly");
             Ok(())
@@ -377,13 +390,44 @@ impl Streamer {
     }
 }
 
+/// How long the final change to NULL may take before the pipeline is left behind.
+const NULL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sets the pipeline to NULL from a helper thread and waits at most `timeout`.
+///
+/// Seen with a PulseAudio microphone (about one stop in four under load): the
+/// AAC encoder's allocation query waits in an output queue for a muxer that
+/// waits for data, the microphone's thread is blocked pushing into a full
+/// queue, and the change to NULL then waits for a pad's stream lock for ever.
+/// Rather than hang the host, the pipeline is abandoned (its threads die with
+/// the process) and the caller gets an error.
+fn shut_down(pipeline: &gst::Pipeline, timeout: Duration) -> Result<(), MediaError> {
+    let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+    let stopping = pipeline.clone();
+    std::thread::Builder::new()
+        .name("livestream-media-null".into())
+        .spawn(move || {
+            let _ = done_tx.send(stopping.set_state(gst::State::Null));
+        })
+        .map_err(|err| MediaError::State(format!("cannot start the stop thread: {err}")))?;
+    match done_rx.recv_timeout(timeout) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(err)) => Err(MediaError::State(format!("cannot stop: {err}"))),
+        Err(_) => Err(MediaError::State(format!(
+            "the pipeline did not reach NULL within {timeout:?}; abandoned"
+        ))),
+    }
+}
+
 impl Drop for Streamer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
-        let _ = self.pipeline.set_state(gst::State::Null);
+        if !self.shut_down {
+            let _ = shut_down(&self.pipeline, NULL_TIMEOUT);
+        }
     }
 }
 
@@ -542,6 +586,8 @@ fn mic_source(mic: &MicSource) -> Result<Option<gst::Element>, MediaError> {
 /// A PulseAudio capture (the default source, or a named one).
 fn pulse_source(device: Option<&str>) -> Result<gst::Element, MediaError> {
     let src = make("pulsesrc", Some("mic"))?;
+    // The pipeline runs on the system clock; the device's clock is not offered.
+    src.set_property("provide-clock", false);
     if let Some(device) = device {
         src.set_property("device", device);
     }

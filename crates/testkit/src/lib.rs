@@ -157,6 +157,53 @@ impl AudienceLog {
     }
 }
 
+/// A private PulseAudio whose virtual microphone plays a tone
+/// (`scripts/pulse-mic.sh`); stopped by pid on drop.
+pub struct PulseMic {
+    _process: Reaped,
+    /// The value for `PULSE_SERVER` of processes that should use it.
+    pub server: String,
+    /// The microphone's source name.
+    pub source: &'static str,
+}
+
+impl PulseMic {
+    /// Starts it with its files in `dir`, the microphone playing `frequency` Hz,
+    /// and waits until the tone is flowing.
+    pub fn start(dir: &Path, frequency: f64) -> Self {
+        let log = std::fs::File::create(dir.join("pulse-mic.log")).expect("pulse log");
+        let runtime = dir.join("pulse");
+        let process = Reaped::spawn(
+            Command::new(script("pulse-mic.sh"))
+                .arg(&runtime)
+                .arg(frequency.to_string())
+                .stdout(Stdio::null())
+                .stderr(log),
+        );
+        let server = format!("unix:{}", runtime.join("native").display());
+        wait_for(
+            "the virtual microphone's tone",
+            Duration::from_secs(15),
+            || {
+                Command::new("pactl")
+                    .args(["--server", &server, "list", "short", "sink-inputs"])
+                    .output()
+                    .is_ok_and(|out| !out.stdout.is_empty())
+            },
+        );
+        Self {
+            _process: process,
+            server,
+            source: "virtual_mic.monitor",
+        }
+    }
+
+    /// The host's `--mic` value for it.
+    pub fn mic_spec(&self) -> String {
+        format!("pulse:{}", self.source)
+    }
+}
+
 /// A private ngircd on a loopback port (channel `#test`), stopped by pid on drop.
 pub struct Ngircd {
     _process: Reaped,

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs a private PulseAudio with a virtual microphone that plays a tone, in
+# the foreground.
+#
+#   scripts/pulse-mic.sh DIR [FREQUENCY_HZ]
+#
+# The server listens on DIR/native (use PULSE_SERVER=unix:DIR/native); the
+# microphone is the source "virtual_mic.monitor": the monitor of a null sink
+# into which a low-latency player writes a sine tone (1000 Hz by default), so
+# it delivers audio in 10 ms fragments like a real microphone. The script's pid
+# stands for both processes: SIGTERM stops them, and they also get SIGTERM if
+# the caller dies first.
+set -euo pipefail
+dir=$(realpath -m "${1:?usage: pulse-mic.sh DIR [FREQUENCY_HZ]}")
+frequency=${2:-1000}
+command -v pulseaudio >/dev/null || { echo "pulseaudio missing (run scripts/setup.sh)" >&2; exit 1; }
+mkdir -p "$dir"
+export XDG_RUNTIME_DIR=$dir HOME=$dir PULSE_SERVER=unix:$dir/native
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait' EXIT TERM INT
+setpriv --pdeathsig TERM -- pulseaudio -n --daemonize=no --exit-idle-time=-1 \
+  --use-pid-file=no --log-target=stderr \
+  -L "module-native-protocol-unix auth-anonymous=1 socket=$dir/native" \
+  -L "module-null-sink sink_name=virtual_mic rate=48000 channels=2" &
+pids+=($!)
+for _ in $(seq 100); do
+  pactl info >/dev/null 2>&1 && break
+  sleep 0.1
+done
+pactl info >/dev/null 2>&1 || { echo "pulse-mic: PulseAudio did not start" >&2; exit 1; }
+setpriv --pdeathsig TERM -- gst-launch-1.0 -q audiotestsrc is-live=true freq="$frequency" volume=0.3 \
+  ! audio/x-raw,rate=48000,channels=2 ! pulsesink device=virtual_mic &
+pids+=($!)
+echo "pulse-mic: PULSE_SERVER=$PULSE_SERVER source=virtual_mic.monitor tone=${frequency}Hz"
+wait -n
