@@ -64,6 +64,10 @@ struct Args {
     /// (`{"backlog": bool, "event": {…}}`), so tests can check delivery.
     #[arg(long)]
     audience_log: Option<PathBuf>,
+    /// Append "FRAME_NUMBER TIMESTAMP_NS" (`CLOCK_MONOTONIC`) for every frame sent,
+    /// so a benchmark can tell when each burned-in counter left the game.
+    #[arg(long)]
+    frame_log: Option<PathBuf>,
     /// Keep trying to connect for this many seconds.
     #[arg(long, default_value_t = 10.0)]
     connect_timeout: f64,
@@ -223,6 +227,12 @@ fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
     let mut next_tick = Instant::now();
     let mut audio_ts: Option<u64> = None;
     let mut frame_number = args.first_frame;
+    let mut frame_log = args
+        .frame_log
+        .as_deref()
+        .map(std::fs::File::create)
+        .transpose()?
+        .map(std::io::BufWriter::new);
     let mut audience_log = args
         .audience_log
         .as_deref()
@@ -287,6 +297,11 @@ fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
             };
             link.outbox()
                 .send_with_payload(GameMessage::VideoFrame(header), pixels)?;
+            if let Some(log) = frame_log.as_mut() {
+                use std::io::Write as _;
+                writeln!(log, "{frame_number} {timestamp_ns}")?;
+                log.flush()?;
+            }
             report.frames_sent += 1;
             frame_number += 1;
         }
