@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use livestream_ipc::monotonic_ns;
-use livestream_testkit::{NginxRtmp, Reaped, ctl, sibling_binary, wait_for};
+use livestream_testkit::{GRAY_FRAMES, NginxRtmp, Reaped, ctl, sibling_binary, wait_for};
 use livestream_testsrc::pattern;
 
 const FPS: u32 = 30;
@@ -40,10 +40,9 @@ fn host_binary() -> std::path::PathBuf {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (width, height) = livestream_protocol::parse_frame_size(
-        args.first().map_or("640x360", String::as_str),
-    )
-    .expect("size as WxH");
+    let (width, height) =
+        livestream_protocol::parse_frame_size(args.first().map_or("640x360", String::as_str))
+            .expect("size as WxH");
     let seconds: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10);
     let preset = args.get(2).cloned().unwrap_or_else(|| "veryfast".into());
     let size = format!("{width}x{height}");
@@ -67,7 +66,9 @@ fn main() {
     let frame_log = dir.path().join("frames.txt");
     let _game = Reaped::spawn(
         Command::new(sibling_binary(host, "livestream-testsrc"))
-            .args(["--name", "latency", "--shown", "--tone", "0", "--size", &size])
+            .args([
+                "--name", "latency", "--shown", "--tone", "0", "--size", &size,
+            ])
             .args(["--fps", &FPS.to_string()])
             .arg("--socket")
             .arg(&socket)
@@ -85,8 +86,8 @@ fn main() {
             .args(["-v", "error", "-fflags", "nobuffer", "-flags", "low_delay"])
             .args(["-probesize", "5000000", "-analyzeduration", "3000000", "-i"])
             .arg(nginx.url("latency"))
-            .args(["-map", "0:v:0", "-fps_mode", "passthrough", "-f", "rawvideo"])
-            .args(["-pix_fmt", "gray", "-"])
+            .args(GRAY_FRAMES)
+            .arg("-")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(dir.path().join("ffmpeg.log")).expect("log")),
     );

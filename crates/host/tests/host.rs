@@ -54,8 +54,6 @@ fn game(socket: &Path, name: &str, first: u32, size: &str, seconds: u32) -> Reap
 /// The host's microphone in a test.
 enum Mic<'a> {
     None,
-    /// The host's built-in 1 kHz tone (same pipeline path as a device, no server).
-    TestTone,
     /// A real PulseAudio virtual microphone.
     Pulse(&'a PulseMic),
 }
@@ -74,7 +72,6 @@ fn host(socket: &Path, outputs: &[String], mic: Mic<'_>) -> Reaped {
         Mic::Pulse(mic) => command
             .env("PULSE_SERVER", &mic.server)
             .args(["--mic", &mic.mic_spec()]),
-        Mic::TestTone => command.args(["--mic", "test-tone"]),
         Mic::None => command.args(["--mic", "none"]),
     };
     for output in outputs {
@@ -93,6 +90,8 @@ fn games_connected(socket: &Path) -> usize {
 fn switching_between_games_keeps_one_unbroken_stream() {
     let dir = tempfile::tempdir().unwrap();
     let nginx = NginxRtmp::start(&dir.path().join("nginx"));
+    // A real PulseAudio virtual microphone playing the mic tone.
+    let mic = PulseMic::start(dir.path(), MIC_TONE);
     let socket = dir.path().join("sock/host.sock");
     let file = dir.path().join("out.mkv");
     let mut host = host(
@@ -101,7 +100,7 @@ fn switching_between_games_keeps_one_unbroken_stream() {
             nginx.url("e2e_secret_key"),
             format!("file:{}", file.display()),
         ],
-        Mic::TestTone,
+        Mic::Pulse(&mic),
     );
     wait_for("host socket", Duration::from_secs(20), || socket.exists());
     // B sends a different size: the host scales it to the output size.
@@ -220,7 +219,12 @@ fn check_audio(recording: &Path) {
     let last = times.last().copied().unwrap_or(0.0);
     for (k, level) in levels.iter().enumerate() {
         let (from, to) = (start + k as f64 * WINDOW, start + (k + 1) as f64 * WINDOW);
-        if from >= start + 1.0 && to <= last - 0.5 {
+        // The first second is start-up: the microphone device and the mixer
+        // need up to a second before their first samples reach the output.
+        if from < start + 1.0 {
+            continue;
+        }
+        if to <= last - 0.5 {
             assert!(level[2] > 0.02, "mic tone missing at {from:.1}s: {level:?}");
         }
         // Game audio is placed by capture time and a game's chunk may cover
@@ -259,49 +263,6 @@ fn check_audio(recording: &Path) {
     assert!(
         seen_a >= 2 && seen_b >= 2 && seen_held >= 1,
         "windows checked: A {seen_a}, B {seen_b}, hidden {seen_held}"
-    );
-}
-
-#[test]
-fn a_pulseaudio_microphone_is_heard_throughout_the_stream() {
-    let dir = tempfile::tempdir().unwrap();
-    let nginx = NginxRtmp::start(&dir.path().join("nginx"));
-    let mic = PulseMic::start(dir.path(), MIC_TONE);
-    let socket = dir.path().join("sock/host.sock");
-    let mut host = host(&socket, &[nginx.url("mic")], Mic::Pulse(&mic));
-    wait_for("host socket", Duration::from_secs(20), || socket.exists());
-    let _a = game(&socket, "alpha", 0, "320x180", 30);
-    wait_for("the game", Duration::from_secs(10), || {
-        games_connected(&socket) == 1
-    });
-    ctl(&socket, &["go-live", "--mic"]);
-    std::thread::sleep(Duration::from_secs(2));
-    ctl(&socket, &["show", "alpha"]);
-    std::thread::sleep(Duration::from_secs(2));
-    ctl(&socket, &["hide-all"]);
-    std::thread::sleep(Duration::from_secs(1));
-    ctl(&socket, &["stop"]);
-    host.signal("TERM");
-    assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
-
-    // nginx wrote the recording as it came: the mic tone is in every window,
-    // the game's only while it was shown.
-    let recording = nginx.recording("mic");
-    const WINDOW: f64 = 0.5;
-    let levels = tone_levels(&recording, &[A_TONE, MIC_TONE], WINDOW);
-    assert!(levels.len() >= 8, "{} windows", levels.len());
-    // The device needs up to a second to deliver its first samples.
-    let interior = &levels[2..levels.len() - 1];
-    for (k, level) in interior.iter().enumerate() {
-        assert!(
-            level[1] > 0.02,
-            "mic tone missing in window {}: {level:?}",
-            k + 2
-        );
-    }
-    assert!(
-        interior.iter().any(|l| l[0] > 0.02) && interior.iter().any(|l| l[0] < 0.005),
-        "the game's tone only while shown: {interior:?}"
     );
 }
 

@@ -395,12 +395,10 @@ const NULL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Sets the pipeline to NULL from a helper thread and waits at most `timeout`.
 ///
-/// Seen with a PulseAudio microphone (about one stop in four under load): the
-/// AAC encoder's allocation query waits in an output queue for a muxer that
-/// waits for data, the microphone's thread is blocked pushing into a full
-/// queue, and the change to NULL then waits for a pad's stream lock for ever.
-/// Rather than hang the host, the pipeline is abandoned (its threads die with
-/// the process) and the caller gets an error.
+/// A safety net: a stop that deadlocks inside GStreamer (one such case, an
+/// encoder's allocation query stuck in an output queue, is prevented by
+/// [`encoded_tee`]) leaves the pipeline abandoned (its threads die with the
+/// process) and returns an error, rather than hanging the host.
 fn shut_down(pipeline: &gst::Pipeline, timeout: Duration) -> Result<(), MediaError> {
     let (done_tx, done_rx) = crossbeam_channel::bounded(1);
     let stopping = pipeline.clone();
@@ -438,6 +436,31 @@ fn video_caps(format: PixelFormat, width: u32, height: u32, fps: u32) -> gst::Ca
         .height(height as i32)
         .framerate(gst::Fraction::new(fps as i32, 1))
         .build()
+}
+
+/// A tee for encoded data that answers allocation queries itself.
+///
+/// A tee forwards an encoder's ALLOCATION query to every output, and each
+/// output's queue holds a serialized query until it has drained; a muxer that
+/// waits for the other stream never drains it, so the encoder's thread blocks
+/// (seen at end of stream with a PulseAudio microphone, hanging the stop).
+/// Encoded buffers need no downstream allocator, so the query is refused at
+/// the tee and the encoder uses its default one.
+fn encoded_tee(name: &str) -> Result<gst::Element, MediaError> {
+    let tee = make("tee", Some(name))?;
+    tee.set_property("allow-not-linked", true);
+    let sink = tee
+        .static_pad("sink")
+        .ok_or_else(|| MediaError::Build("tee has no sink pad".into()))?;
+    sink.add_probe(gst::PadProbeType::QUERY_DOWNSTREAM, |_, info| {
+        match info.query() {
+            Some(query) if matches!(query.view(), gst::QueryView::Allocation(_)) => {
+                gst::PadProbeReturn::Drop
+            }
+            _ => gst::PadProbeReturn::Ok,
+        }
+    });
+    Ok(tee)
 }
 
 fn build_video(
@@ -478,8 +501,7 @@ fn build_video(
     encoder.set_property("key-int-max", config.fps * config.keyframe_seconds);
     let parse = make("h264parse", None)?;
     parse.set_property("config-interval", -1i32);
-    let tee = make("tee", Some("vtee"))?;
-    tee.set_property("allow-not-linked", true);
+    let tee = encoded_tee("vtee")?;
     let elements = [
         src.upcast_ref(),
         &convert,
@@ -514,8 +536,7 @@ fn build_audio(
     let encoder = make("voaacenc", Some("aenc"))?;
     encoder.set_property("bitrate", (config.audio_kbps * 1000) as i32);
     let parse = make("aacparse", None)?;
-    let tee = make("tee", Some("atee"))?;
-    tee.set_property("allow-not-linked", true);
+    let tee = encoded_tee("atee")?;
     let chain = [&mixer, &mixed_filter, &convert, &encoder, &parse, &tee];
     pipeline.add_many(chain)?;
     gst::Element::link_many(chain)?;

@@ -487,23 +487,23 @@ pub fn probe(path: &Path) -> Vec<ProbedStream> {
         .collect()
 }
 
+/// ffmpeg output options for the first video stream as raw gray frames, every
+/// decoded frame exactly once (no duplicates or drops to fit a rate).
+pub const GRAY_FRAMES: [&str; 8] = [
+    "-map",
+    "0:v:0",
+    "-fps_mode",
+    "passthrough",
+    "-f",
+    "rawvideo",
+    "-pix_fmt",
+    "gray",
+];
+
 /// Decodes every video frame to gray and reads its burned-in counter
 /// (`None` for frames without a legible counter).
 pub fn frame_counters(path: &Path, width: u32, height: u32) -> Vec<Option<u32>> {
-    // Every decoded frame exactly once: no duplicates or drops to fit a rate.
-    let luma = ffmpeg_decode(
-        path,
-        &[
-            "-map",
-            "0:v:0",
-            "-fps_mode",
-            "passthrough",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "gray",
-        ],
-    );
+    let luma = ffmpeg_decode(path, &GRAY_FRAMES);
     let frame_len = (width * height) as usize;
     luma.chunks_exact(frame_len)
         .map(|luma| pattern::read_counter(luma, width, height, width as usize))

@@ -64,7 +64,7 @@ struct Args {
     /// (`{"backlog": bool, "event": {…}}`), so tests can check delivery.
     #[arg(long)]
     audience_log: Option<PathBuf>,
-    /// Append "FRAME_NUMBER TIMESTAMP_NS" (`CLOCK_MONOTONIC`) for every frame sent,
+    /// Append `FRAME_NUMBER TIMESTAMP_NS` (`CLOCK_MONOTONIC`) for every frame sent,
     /// so a benchmark can tell when each burned-in counter left the game.
     #[arg(long)]
     frame_log: Option<PathBuf>,
