@@ -388,9 +388,9 @@ fn launched_games_connect_and_stop_with_the_host() {
 }
 
 #[test]
-#[ignore = "known defect (issue #5): the listener gets MPEG-TS whose H.264 never carries SPS/PPS"]
-fn srt_output_reaches_a_real_srt_listener() {
+fn srt_and_rtmp_outputs_at_once_reach_real_servers() {
     let dir = tempfile::tempdir().unwrap();
+    let nginx = NginxRtmp::start(&dir.path().join("nginx"));
     let socket = dir.path().join("sock/host.sock");
     let port = livestream_testkit::free_port();
     let received = dir.path().join("received.ts");
@@ -404,7 +404,12 @@ fn srt_output_reaches_a_real_srt_listener() {
             .stdout(Stdio::null())
             .stderr(log_file(&socket, "srt-listener")),
     );
-    let mut host = host(&socket, &[format!("srt://127.0.0.1:{port}")], Mic::None);
+    // MPEG-TS over SRT and FLV over RTMP from one encoder at the same time.
+    let mut host = host(
+        &socket,
+        &[format!("srt://127.0.0.1:{port}"), nginx.url("both")],
+        Mic::None,
+    );
     wait_for("host socket", Duration::from_secs(20), || socket.exists());
     let _a = game(&socket, "alpha", 0, "320x180", 30);
     wait_for("the game", Duration::from_secs(10), || {

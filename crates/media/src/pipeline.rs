@@ -729,7 +729,14 @@ impl Branches {
                 mux.set_property("streamable", output.is_network());
                 mux
             }
-            Container::MpegTs => make("mpegtsmux", Some(&name("mux")))?,
+            Container::MpegTs => {
+                let mux = make("mpegtsmux", Some(&name("mux")))?;
+                // SRT (live mode) carries at most 1316 bytes per message: seven
+                // 188-byte TS packets per buffer, or large frames (keyframes
+                // with SPS/PPS) are refused by the socket and lost.
+                mux.set_property("alignment", 7i32);
+                mux
+            }
             Container::Mp4 => make("mp4mux", Some(&name("mux")))?,
             Container::Matroska => make("matroskamux", Some(&name("mux")))?,
         };
@@ -755,8 +762,13 @@ impl Branches {
         sink.set_property("sync", false);
         let video_queue = make("queue", Some(&name("vqueue")))?;
         let audio_queue = make("queue", Some(&name("aqueue")))?;
+        // Each container wants its own H.264 form (FLV and MP4 `avc`, MPEG-TS
+        // `byte-stream` with SPS/PPS in band): a parser per output converts.
+        let video_parse = make("h264parse", Some(&name("vparse")))?;
+        video_parse.set_property("config-interval", -1i32);
         let elements = vec![
             video_queue.clone(),
+            video_parse.clone(),
             audio_queue.clone(),
             mux.clone(),
             sink.clone(),
@@ -790,7 +802,8 @@ impl Branches {
             tee_pads.push(tee_pad);
         }
         // Linked after the tees so the muxer sees which queue carries video and which audio.
-        video_queue.link(&mux)?;
+        video_queue.link(&video_parse)?;
+        video_parse.link(&mux)?;
         audio_queue.link(&mux)?;
         mux.link(&sink)?;
         let [video_pad, audio_pad]: [gst::Pad; 2] = tee_pads
