@@ -167,19 +167,17 @@ mod tests {
         assert!(settings.validate().is_ok());
     }
 
+    fn refusal(settings: &HostSettings) -> String {
+        settings.validate().unwrap_err().to_string()
+    }
+
     #[test]
     fn bad_values_are_clear_errors() {
         let settings = HostSettings {
             outputs: vec!["gopher://x".into()],
             ..HostSettings::default()
         };
-        assert!(
-            settings
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("unsupported output")
-        );
+        assert!(refusal(&settings).contains("unsupported output"));
         let settings = HostSettings {
             outputs: vec!["file:/tmp/a.flv".into()],
             mic: "nope".into(),
@@ -190,13 +188,7 @@ mod tests {
             interaction: vec!["irc://h/#c".into(), "telnet://x".into()],
             ..HostSettings::default()
         };
-        assert!(
-            settings
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("telnet")
-        );
+        assert!(refusal(&settings).contains("telnet"));
     }
 
     #[test]

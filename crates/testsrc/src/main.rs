@@ -171,6 +171,15 @@ fn report_display(
     }))
 }
 
+/// A buffered log file, when one was asked for.
+fn create_log(
+    path: Option<&std::path::Path>,
+) -> std::io::Result<Option<std::io::BufWriter<std::fs::File>>> {
+    path.map(std::fs::File::create)
+        .transpose()
+        .map(|file| file.map(std::io::BufWriter::new))
+}
+
 /// Appends audience events to the log, flushed so a test can read them at once.
 fn log_audience(
     log: Option<&mut std::io::BufWriter<std::fs::File>>,
@@ -227,18 +236,8 @@ fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
     let mut next_tick = Instant::now();
     let mut audio_ts: Option<u64> = None;
     let mut frame_number = args.first_frame;
-    let mut frame_log = args
-        .frame_log
-        .as_deref()
-        .map(std::fs::File::create)
-        .transpose()?
-        .map(std::io::BufWriter::new);
-    let mut audience_log = args
-        .audience_log
-        .as_deref()
-        .map(std::fs::File::create)
-        .transpose()?
-        .map(std::io::BufWriter::new);
+    let mut frame_log = create_log(args.frame_log.as_deref())?;
+    let mut audience_log = create_log(args.audience_log.as_deref())?;
 
     report.end = loop {
         for event in link.drain() {
