@@ -27,7 +27,16 @@ wait_for_port "$port" 10 || { echo "demo: nginx-rtmp did not start; see $DEMO_DI
 ingest="rtmp://127.0.0.1:$port/live/demo"
 echo "demo: RTMP ingest (nginx-rtmp) listening at $ingest, recording to $DEMO_DIR/ingest/recordings/"
 
-[[ -x $bin/livestream-host && -x $bin/livestream-testsrc ]] || { echo "demo: binaries missing in $bin" >&2; exit 1; }
+[[ -x $bin/livestream-host && -x $bin/livestream-testsrc && -x $bin/livestream-room ]] || { echo "demo: binaries missing in $bin" >&2; exit 1; }
+
+# The audience: a livestream-room server; the host subscribes to room "demo".
+"$bin/livestream-room" --listen 127.0.0.1:0 --burst 20 > "$DEMO_DIR/room.out" 2> "$DEMO_DIR/room.log" &
+pids+=($!)
+for _ in $(seq 100); do [[ -s $DEMO_DIR/room.out ]] && break; sleep 0.1; done
+room=$(sed -n 's/^livestream-room listening on //p' "$DEMO_DIR/room.out")
+[[ -n $room ]] || { echo "demo: the room server did not start; see $DEMO_DIR/room.log" >&2; exit 1; }
+echo "demo: audience room at $room/rooms/demo (open it in a browser to chat)"
+post() { curl -s -o /dev/null -H 'Content-Type: application/json' --data-binary "$1" "$room/rooms/demo/post"; }
 games=()
 for game in demo-dodge demo-snake; do
   [[ -x $bin/$game ]] && games+=("$bin/$game")
@@ -35,8 +44,10 @@ done
 socket="$DEMO_DIR/sock/host.sock"
 recording="$DEMO_DIR/demo.mkv"
 "$bin/livestream-host" --headless --socket "$socket" --output "$ingest" --output "file:$recording" \
-  --size 640x360 --fps 30 --bitrate 1500 --mic test-tone 2> "$DEMO_DIR/host.log" &
+  --size 640x360 --fps 30 --bitrate 1500 --mic test-tone \
+  --interaction "ws://${room#http://}/rooms/demo/ws" 2> "$DEMO_DIR/host.log" &
 pids+=($!)
+host_pid=$!
 for _ in $(seq 100); do [[ -S $socket ]] && break; sleep 0.1; done
 [[ -S $socket ]] || { echo "demo: the host did not start; see $DEMO_DIR/host.log" >&2; exit 1; }
 
@@ -64,13 +75,17 @@ done
 echo "demo: going live (microphone: test tone) to $ingest"
 echo "      watch it while it runs: ffplay $ingest"
 ctl go-live --mic
-echo "demo: showing ${names[0]}";  ctl show "${names[0]}"; sleep 5
+echo "demo: showing ${names[0]}";  ctl show "${names[0]}"
+echo "demo: the audience chats and sends gifts (every game gets them, shown or hidden)"
+post '{"type":"chat","user":"ann","text":"hello from the audience"}'
+post '{"type":"gift","user":"bob","gift":"rose","count":3}'
+post '{"type":"like","user":"cat","count":5}'
+sleep 5
 echo "demo: switching to ${names[1]}"; ctl show "${names[1]}"; sleep 5
 echo "demo: hiding every game (the stream keeps the last frame)"; ctl hide-all; sleep 3
 echo "demo: back to ${names[0]}"; ctl show "${names[0]}"; sleep 5
 ctl status > "$DEMO_DIR/status.json" || true
 echo "demo: games ending; the host stops the stream and exits"
-host_pid=${pids[1]}
 for _ in $(seq 300); do kill -0 "$host_pid" 2>/dev/null || break; sleep 0.1; done
 
 summary=$(ffprobe -v error -show_entries format=duration:stream=codec_name,width,height,avg_frame_rate \
@@ -79,3 +94,5 @@ echo "demo: recording: $recording"
 echo "      ($summary)"
 echo "      ingest copy: $DEMO_DIR/ingest/recordings/demo.flv"
 echo "      play it: ffplay $recording"
+delivered=$(grep -o '"delivered": [0-9]*' "$DEMO_DIR/status.json" | grep -o '[0-9]*$' | paste -sd/ -)
+echo "demo: audience events delivered per game: ${delivered:-none} (ctl status in $DEMO_DIR/status.json)"
