@@ -80,6 +80,17 @@ fn host(socket: &Path, outputs: &[String], mic: Mic<'_>) -> Reaped {
     Reaped::spawn(&mut command)
 }
 
+/// Starts game "alpha" for `seconds`, waits for it, goes live and shows it.
+fn live_with_alpha(socket: &Path, seconds: u32) -> Reaped {
+    let alpha = game(socket, "alpha", 0, "320x180", seconds);
+    wait_for("the game", Duration::from_secs(10), || {
+        games_connected(socket) == 1
+    });
+    ctl(socket, &["go-live"]);
+    ctl(socket, &["show", "alpha"]);
+    alpha
+}
+
 fn games_connected(socket: &Path) -> usize {
     ctl(socket, &["status"])["games"]
         .as_array()
@@ -319,12 +330,7 @@ fn the_host_reconnects_to_a_restarted_ingest_and_no_game_disconnects() {
     let socket = dir.path().join("sock/host.sock");
     let mut host = host(&socket, &[nginx.url("resume")], Mic::None);
     wait_for("host socket", Duration::from_secs(20), || socket.exists());
-    let _a = game(&socket, "alpha", 0, "320x180", 16);
-    wait_for("the game", Duration::from_secs(10), || {
-        games_connected(&socket) == 1
-    });
-    ctl(&socket, &["go-live"]);
-    ctl(&socket, &["show", "alpha"]);
+    let _a = live_with_alpha(&socket, 16);
     std::thread::sleep(Duration::from_secs(2));
 
     drop(nginx); // the ingest goes away
@@ -411,12 +417,7 @@ fn srt_and_rtmp_outputs_at_once_reach_real_servers() {
         Mic::None,
     );
     wait_for("host socket", Duration::from_secs(20), || socket.exists());
-    let _a = game(&socket, "alpha", 0, "320x180", 30);
-    wait_for("the game", Duration::from_secs(10), || {
-        games_connected(&socket) == 1
-    });
-    ctl(&socket, &["go-live"]);
-    ctl(&socket, &["show", "alpha"]);
+    let _a = live_with_alpha(&socket, 30);
     wait_for("frames at the listener", Duration::from_secs(20), || {
         std::fs::metadata(&received).is_ok_and(|m| m.len() > 50_000)
     });
