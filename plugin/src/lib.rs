@@ -29,6 +29,7 @@ pub mod headless;
 mod plugin;
 mod route;
 mod state;
+mod ui;
 
 pub use audio::{GameAudio, GameAudioBackend, GameAudioError};
 pub use config::{AudioOutput, ConfigError, LiveStreamPlugin, LiveStreamSettings, SOCKET_ENV};
@@ -40,13 +41,15 @@ pub use state::{
     AudienceMessage, DisplayChanged, HostConnection, LiveStream, LiveStreamRequest,
     LiveStreamStats, StreamStateChanged,
 };
+pub use ui::{AudienceFeed, ChatLine, GoLivePrompt, Highlight, LiveStreamUiPlugin};
 
 /// Everything a game usually needs: `use bevy_livestream::prelude::*;`.
 pub mod prelude {
     pub use crate::headless::{HeadlessPlugin, headless_default_plugins};
     pub use crate::{
-        AudienceMessage, GameAudio, LiveStream, LiveStreamPlugin, LiveStreamRequest,
-        LiveStreamSettings, LiveStreamSystems, MicChoice, StreamStateChanged, Streamable,
+        AudienceFeed, AudienceMessage, GameAudio, GoLivePrompt, LiveStream, LiveStreamPlugin,
+        LiveStreamRequest, LiveStreamSettings, LiveStreamSystems, LiveStreamUiPlugin, MicChoice,
+        StreamStateChanged, Streamable,
     };
 }
 

@@ -9,17 +9,20 @@ use std::time::{Duration, Instant};
 use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use bevy_livestream::prelude::*;
-use bevy_livestream::{AudioOutput, PixelFormat, Visibility};
+use bevy_livestream::{PixelFormat, Visibility};
+use common::{LIMIT, SOCKET_FILE, host, test_settings, wait_for_game};
 use kira::Frame;
 use kira::sound::static_sound::{StaticSoundData, StaticSoundSettings};
-use livestream_ipc::{HostLink, LinkEvent, Server, ServerConfig, ServerEvent, monotonic_ns};
+use livestream_ipc::{HostLink, LinkEvent, Server, monotonic_ns};
 use livestream_protocol::{
-    AudienceEvent, AudienceEventKind, AudienceUser, AudioChunkHeader, DisplayReason, GameMessage,
-    HostMessage, MediaRequest, VideoFrameHeader,
+    AudienceEvent, AudioChunkHeader, DisplayReason, GameMessage, HostMessage, MediaRequest,
+    VideoFrameHeader,
 };
 
+mod common;
+
 const SIZE: UVec2 = UVec2::new(320, 180);
-const LIMIT: Duration = Duration::from_secs(90);
+const GAME: &str = "capture-test";
 
 /// BT.601 limited-range Y, U, V of an sRGB colour (as the plugin's shader computes it).
 fn yuv(rgb: [f32; 3]) -> [f32; 3] {
@@ -83,15 +86,7 @@ fn game(socket: &Path, format: PixelFormat) -> App {
             fps: 60.0,
         },
         LiveStreamPlugin {
-            settings: LiveStreamSettings {
-                game_name: "capture-test".into(),
-                socket: Some(socket.to_owned()),
-                capture_fps: 30,
-                pixel_format: format,
-                audio_output: AudioOutput::Virtual,
-                start_host_on_demand: false,
-                ..default()
-            },
+            settings: test_settings(socket, GAME, format),
             ..default()
         },
     ))
@@ -101,32 +96,13 @@ fn game(socket: &Path, format: PixelFormat) -> App {
     app
 }
 
-fn host(socket: &Path) -> Server {
-    Server::bind(ServerConfig::new(socket)).expect("test host binds")
-}
-
-/// Runs the game until the host sees it connect.
-fn wait_for_game(app: &mut App, server: &Server) -> HostLink {
-    let deadline = Instant::now() + LIMIT;
-    while Instant::now() < deadline {
-        app.update();
-        if let Ok(ServerEvent::Connected(connected)) = server.events().try_recv() {
-            assert_eq!(connected.hello.game_name, "capture-test");
-            return connected.link;
-        }
-    }
-    panic!("the game never connected");
-}
-
-const SOCKET_FILE: &str = "host.sock";
-
 /// A test host in a fresh temp dir and a game connected to it.
 fn connected_game(format: PixelFormat) -> (tempfile::TempDir, Server, App, HostLink) {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join(SOCKET_FILE);
     let server = host(&socket);
     let mut app = game(&socket, format);
-    let link = wait_for_game(&mut app, &server);
+    let link = wait_for_game(&mut app, &server, GAME);
     (dir, server, app, link)
 }
 
@@ -350,20 +326,7 @@ fn collect_audience(mut messages: MessageReader<AudienceMessage>, mut seen: ResM
 }
 
 fn chat(id: &str) -> AudienceEvent {
-    AudienceEvent {
-        id: id.into(),
-        source: "test".into(),
-        user: AudienceUser {
-            id: "ann".into(),
-            display_name: "Ann".into(),
-            color: None,
-            badges: vec![],
-        },
-        timestamp_ms: 0,
-        kind: AudienceEventKind::Chat {
-            text: format!("message {id}"),
-        },
-    }
+    common::chat(id, &format!("message {id}"))
 }
 
 #[test]
@@ -445,7 +408,7 @@ fn the_game_survives_its_host_and_reconnects() {
 
     // A host comes back on the same socket: the game reconnects and streams when asked.
     let server = host(&socket);
-    let link = wait_for_game(&mut app, &server);
+    let link = wait_for_game(&mut app, &server, GAME);
     link.outbox().send(media).unwrap();
     let mut again = Received::default();
     run_until(&mut app, &link, &mut again, |r| r.frames.len() >= 3);

@@ -188,11 +188,16 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
-        // Wake the blocking accept with a throwaway connection.
-        if let Ok(name) = socket_name(&self.socket) {
-            let _ = Stream::connect(name);
-        }
-        if let Some(thread) = self.accept_thread.take() {
+        // Wake the blocking accept with a throwaway connection. If that fails
+        // (someone removed the socket file) the thread cannot be woken: leave
+        // it parked in accept rather than hang here; it ends with the process.
+        let woken = socket_name(&self.socket)
+            .ok()
+            .and_then(|name| Stream::connect(name).ok())
+            .is_some();
+        if let Some(thread) = self.accept_thread.take()
+            && woken
+        {
             let _ = thread.join();
         }
     }

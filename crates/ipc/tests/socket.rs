@@ -306,6 +306,20 @@ fn second_host_on_the_same_socket_is_refused_and_stale_socket_is_reclaimed() {
     );
 }
 
+#[test]
+fn a_server_whose_socket_file_was_removed_still_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    std::fs::remove_file(server.socket()).unwrap();
+    let (done_tx, done) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        drop(server);
+        let _ = done_tx.send(());
+    });
+    done.recv_timeout(WAIT)
+        .expect("dropping the server returns although its accept cannot be woken");
+}
+
 #[cfg(unix)]
 #[test]
 fn socket_is_private_to_the_user() {

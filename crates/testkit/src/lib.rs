@@ -5,6 +5,7 @@
 //! Everything started here is stopped by pid when its guard drops, so a
 //! failing test leaves no process behind.
 
+use std::ffi::OsStr;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -353,9 +354,14 @@ fn wait_for_port(port: u16, what: &str) {
 
 /// Decodes `path` with ffmpeg to raw bytes on stdout (`args` select and format the stream).
 fn ffmpeg_decode(path: &Path, args: &[&str]) -> Vec<u8> {
+    let input = [OsStr::new("-i"), path.as_os_str()];
+    ffmpeg_stdout(input.into_iter().chain(args.iter().map(OsStr::new)))
+}
+
+/// Runs ffmpeg with `args` (then `-`: output to stdout); what it wrote.
+fn ffmpeg_stdout<'a>(args: impl IntoIterator<Item = &'a OsStr>) -> Vec<u8> {
     let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
+        .args(["-v", "error"])
         .args(args)
         .arg("-")
         .output()
@@ -499,6 +505,88 @@ pub const GRAY_FRAMES: [&str; 8] = [
     "-pix_fmt",
     "gray",
 ];
+
+/// Decodes every video frame of `path`, scaled to `width`×`height`, as RGB
+/// (3 bytes a pixel, rows top to bottom).
+pub fn rgb_frames(path: &Path, width: u32, height: u32) -> Vec<Vec<u8>> {
+    let scale = format!("scale={width}:{height}:flags=area");
+    let rgb = ffmpeg_decode(
+        path,
+        &[
+            "-map",
+            "0:v:0",
+            "-fps_mode",
+            "passthrough",
+            "-vf",
+            &scale,
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+        ],
+    );
+    rgb.chunks_exact((width * height * 3) as usize)
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// A private X server (Xvfb) on a display number nobody uses, for tests with
+/// real windows and for screenshots; stopped by pid when dropped.
+pub struct Xvfb {
+    display: u32,
+    size: (u32, u32),
+    _process: Reaped,
+}
+
+impl Xvfb {
+    /// Starts a `width`×`height` 24-bit screen and waits until it accepts clients.
+    pub fn start(width: u32, height: u32) -> Self {
+        let first = 100 + std::process::id() % 400;
+        for display in (first..first + 100).map(|n| n % 500 + 100) {
+            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{display}"));
+            if socket.exists() || Path::new(&format!("/tmp/.X{display}-lock")).exists() {
+                continue;
+            }
+            let mut process = Reaped::spawn(
+                Command::new("Xvfb")
+                    .arg(format!(":{display}"))
+                    .args(["-screen", "0", &format!("{width}x{height}x24")])
+                    .args(["-nolisten", "tcp", "-noreset"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null()),
+            );
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !socket.exists() && Instant::now() < deadline {
+                if process.wait_timeout(Duration::from_millis(50)).is_some() {
+                    break; // lost a race for this display: try the next
+                }
+            }
+            if socket.exists() {
+                return Self {
+                    display,
+                    size: (width, height),
+                    _process: process,
+                };
+            }
+        }
+        panic!("no free X display for Xvfb");
+    }
+
+    /// The value for `DISPLAY`.
+    pub fn display(&self) -> String {
+        format!(":{}", self.display)
+    }
+
+    /// The whole screen now, as RGB (3 bytes a pixel) at the screen's size.
+    pub fn grab_rgb(&self) -> Vec<u8> {
+        let (width, height) = self.size;
+        let size = format!("{width}x{height}");
+        let display = self.display();
+        let args = ["-f", "x11grab", "-video_size", &size, "-i", &display];
+        let output = ["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24"];
+        ffmpeg_stdout(args.into_iter().chain(output).map(OsStr::new))
+    }
+}
 
 /// Decodes every video frame to gray and reads its burned-in counter
 /// (`None` for frames without a legible counter).

@@ -1,0 +1,196 @@
+//! The Go-live button, its pop-up, and the live badge (stream time, state,
+//! bitrate, Stop). Pressing a button writes a [`LiveStreamRequest`]; what the
+//! badge shows comes from the [`LiveStream`] resource only.
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, egui};
+use livestream_protocol::{MicChoice, StreamPhase, StreamState};
+
+use crate::state::{HostConnection, LiveStream, LiveStreamRequest};
+
+/// Text of the Go-live button.
+pub(crate) const GO_LIVE: &str = "● Go live";
+/// Text of the pop-up's start button.
+pub(crate) const START: &str = "Start streaming";
+/// Text of the pop-up's microphone check box.
+pub(crate) const MIC: &str = "Also stream my microphone";
+/// Text of the pop-up's dismiss button.
+pub(crate) const NOT_NOW: &str = "Not now";
+/// Text of the badge's stop button.
+pub(crate) const STOP: &str = "Stop";
+
+/// The player's choices in the Go-live pop-up; kept in memory until the game
+/// restarts (a game drawing its own UI may read it).
+#[derive(Resource, Debug, Clone, Default, PartialEq, Eq)]
+pub struct GoLivePrompt {
+    /// The pop-up is open.
+    pub open: bool,
+    /// "Also stream my microphone" is ticked.
+    pub mic: bool,
+    /// The player answered "Not now" (the pop-up keeps their choices; the
+    /// game should not prompt them again by itself).
+    pub declined: bool,
+}
+
+/// One line saying what the stream does now, for the badge.
+pub(crate) fn phase_text(state: &StreamState) -> String {
+    match &state.phase {
+        StreamPhase::Idle => "idle".into(),
+        StreamPhase::Starting => "starting…".into(),
+        StreamPhase::Live => "live".into(),
+        StreamPhase::Reconnecting {
+            attempt,
+            retry_in_ms,
+        } => format!(
+            "reconnecting (attempt {attempt}, next in {:.1} s)",
+            *retry_in_ms as f64 / 1000.0
+        ),
+        StreamPhase::Error { message } => format!("error: {message}"),
+    }
+}
+
+/// Stream time as `M:SS` or `H:MM:SS`.
+pub(crate) fn uptime_text(uptime_ms: u64) -> String {
+    let secs = uptime_ms / 1000;
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+/// Draws the button, the pop-up or the badge, and turns clicks into requests.
+pub(crate) fn go_live_ui(
+    mut contexts: EguiContexts,
+    live: Res<LiveStream>,
+    mut prompt: ResMut<GoLivePrompt>,
+    mut requests: MessageWriter<LiveStreamRequest>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let corner = egui::Area::new(egui::Id::new("livestream_go_live"))
+        .anchor(egui::Align2::RIGHT_TOP, egui::vec2(-10.0, 10.0))
+        .order(egui::Order::Foreground);
+    corner.show(ctx, |ui| {
+        egui::Frame::popup(ui.style()).show(ui, |ui| {
+            match live.stream.as_ref().filter(|_| live.is_live()) {
+                Some(state) => badge(ui, state, &mut requests),
+                None => go_live_button(ui, &live, &mut prompt),
+            }
+        });
+    });
+    if prompt.open {
+        popup(ctx, &mut prompt, &mut requests);
+    }
+    Ok(())
+}
+
+fn go_live_button(ui: &mut egui::Ui, live: &LiveStream, prompt: &mut GoLivePrompt) {
+    let waiting = matches!(live.connection, HostConnection::StartingHost);
+    if ui
+        .add_enabled(!waiting, egui::Button::new(GO_LIVE))
+        .clicked()
+    {
+        prompt.open = true;
+    }
+    if waiting {
+        ui.label("starting the stream host…");
+    }
+    if let Some(state) = &live.stream
+        && let StreamPhase::Error { .. } = state.phase
+    {
+        ui.colored_label(egui::Color32::LIGHT_RED, phase_text(state));
+    } else if let Some(error) = &live.last_error {
+        ui.colored_label(egui::Color32::LIGHT_RED, error);
+    }
+}
+
+fn badge(ui: &mut egui::Ui, state: &StreamState, requests: &mut MessageWriter<LiveStreamRequest>) {
+    ui.horizontal(|ui| {
+        let live = matches!(state.phase, StreamPhase::Live);
+        let dot = if live {
+            egui::Color32::from_rgb(230, 40, 40)
+        } else {
+            egui::Color32::from_rgb(230, 170, 40)
+        };
+        ui.colored_label(dot, egui::RichText::new("● LIVE").strong());
+        ui.label(uptime_text(state.stats.uptime_ms));
+        if state.mic == MicChoice::On {
+            ui.label("🎤");
+        }
+        if ui.button(STOP).clicked() {
+            requests.write(LiveStreamRequest::Stop);
+        }
+    });
+    ui.label(format!(
+        "{} · {} kbit/s",
+        phase_text(state),
+        state.stats.bitrate_kbps
+    ));
+}
+
+fn popup(
+    ctx: &egui::Context,
+    prompt: &mut GoLivePrompt,
+    requests: &mut MessageWriter<LiveStreamRequest>,
+) {
+    egui::Window::new("Go live")
+        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+        .collapsible(false)
+        .resizable(false)
+        .order(egui::Order::Foreground)
+        .show(ctx, |ui| {
+            ui.label("Stream this game, and the others you switch to, to your audience.");
+            ui.checkbox(&mut prompt.mic, MIC);
+            ui.horizontal(|ui| {
+                if ui.button(START).clicked() {
+                    let mic = if prompt.mic {
+                        MicChoice::On
+                    } else {
+                        MicChoice::Off
+                    };
+                    requests.write(LiveStreamRequest::GoLive { mic });
+                    prompt.open = false;
+                    prompt.declined = false;
+                }
+                if ui.button(NOT_NOW).clicked() {
+                    prompt.open = false;
+                    prompt.declined = true;
+                }
+            });
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use livestream_protocol::StreamStats;
+
+    use super::*;
+
+    #[test]
+    fn badge_texts() {
+        assert_eq!(uptime_text(0), "0:00");
+        assert_eq!(uptime_text(754_999), "12:34");
+        assert_eq!(uptime_text(3_723_000), "1:02:03");
+        let state = |phase| StreamState {
+            phase,
+            mic: MicChoice::Off,
+            stats: StreamStats::default(),
+        };
+        let reconnecting = StreamPhase::Reconnecting {
+            attempt: 2,
+            retry_in_ms: 1500,
+        };
+        assert_eq!(
+            phase_text(&state(reconnecting)),
+            "reconnecting (attempt 2, next in 1.5 s)"
+        );
+        let error = StreamPhase::Error {
+            message: "rtmp://host/live/*** refused".into(),
+        };
+        assert_eq!(
+            phase_text(&state(error)),
+            "error: rtmp://host/live/*** refused"
+        );
+    }
+}

@@ -1,0 +1,328 @@
+//! The ready-made UI driven the way a player drives it: pointer events go in
+//! through `bevy_egui`'s input messages, widgets are found by the text egui
+//! painted, and what the UI asks for is read at a stand-in host on the other
+//! end of the real socket.
+
+use std::time::Instant;
+
+use bevy::log::LogPlugin;
+use bevy::prelude::*;
+use bevy_egui::input::EguiInputEvent;
+use bevy_egui::{EguiFullOutput, EguiPostUpdateSet, PrimaryEguiContext, egui};
+use bevy_livestream::prelude::*;
+use bevy_livestream::{PixelFormat, StreamPhase, StreamState, StreamStats};
+use common::{LIMIT, SOCKET_FILE, chat, host, test_settings, wait_for_game};
+use livestream_ipc::{HostLink, LinkEvent, Server};
+use livestream_protocol::{AudienceEventKind, GameMessage, HostMessage};
+
+mod common;
+
+const GAME: &str = "ui-test";
+
+/// Every piece of text egui painted last frame, with where (in points).
+#[derive(Resource, Default)]
+struct PaintedText(Vec<(String, egui::Rect)>);
+
+fn record_painted_text(outputs: Query<&EguiFullOutput>, mut painted: ResMut<PaintedText>) {
+    fn walk(shape: &egui::Shape, out: &mut Vec<(String, egui::Rect)>) {
+        match shape {
+            egui::Shape::Text(text) => out.push((
+                text.galley.text().to_owned(),
+                egui::Rect::from_min_size(text.pos, text.galley.size()),
+            )),
+            egui::Shape::Vec(shapes) => shapes.iter().for_each(|s| walk(s, out)),
+            _ => {}
+        }
+    }
+    painted.0.clear();
+    for output in &outputs {
+        for clipped in output.0.iter().flat_map(|full| &full.shapes) {
+            walk(&clipped.shape, &mut painted.0);
+        }
+    }
+}
+
+/// A headless game with the plugin, its UI, and one streamable camera.
+/// Fields drop in order: the game before the host, the host before its directory.
+struct UiGame {
+    app: App,
+    link: HostLink,
+    /// What the game sent that is not media.
+    requests: Vec<GameMessage>,
+    _server: Server,
+    _dir: tempfile::TempDir,
+}
+
+impl UiGame {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join(SOCKET_FILE);
+        let server = host(&socket);
+        let mut app = App::new();
+        app.add_plugins((
+            headless_default_plugins().disable::<LogPlugin>(),
+            HeadlessPlugin {
+                size: UVec2::new(640, 360),
+                fps: 60.0,
+            },
+            LiveStreamPlugin {
+                settings: test_settings(&socket, GAME, PixelFormat::I420),
+                ..default()
+            },
+            LiveStreamUiPlugin::default(),
+        ))
+        .init_resource::<PaintedText>()
+        .add_systems(Startup, |mut commands: Commands| {
+            commands.spawn((Camera2d, Streamable));
+        })
+        .add_systems(
+            PostUpdate,
+            record_painted_text
+                .after(EguiPostUpdateSet::EndPass)
+                .before(EguiPostUpdateSet::ProcessOutput),
+        );
+        app.finish();
+        app.cleanup();
+        let link = wait_for_game(&mut app, &server, GAME);
+        let mut game = Self {
+            app,
+            link,
+            requests: Vec::new(),
+            _server: server,
+            _dir: dir,
+        };
+        game.find("● Go live");
+        game
+    }
+
+    fn update(&mut self) {
+        self.app.update();
+        for event in self.link.drain() {
+            if let LinkEvent::Message(envelope) = event
+                && !matches!(
+                    envelope.message,
+                    GameMessage::VideoFrame(_)
+                        | GameMessage::AudioChunk(_)
+                        | GameMessage::Display(_)
+                )
+            {
+                self.requests.push(envelope.message);
+            }
+        }
+    }
+
+    fn painted(&self, text: &str) -> Option<egui::Rect> {
+        let painted = &self.app.world().resource::<PaintedText>().0;
+        painted
+            .iter()
+            .find(|(t, _)| t == text)
+            .map(|(_, rect)| *rect)
+    }
+
+    /// Runs frames until `text` is painted; where it is.
+    fn find(&mut self, text: &str) -> egui::Rect {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            self.update();
+            if let Some(rect) = self.painted(text) {
+                return rect;
+            }
+            if Instant::now() > deadline {
+                let painted = &self.app.world().resource::<PaintedText>().0;
+                panic!("{text:?} never appeared; painted: {painted:?}");
+            }
+        }
+    }
+
+    /// Runs frames until `text` is no longer painted.
+    fn wait_gone(&mut self, text: &str) {
+        let deadline = Instant::now() + LIMIT;
+        while self.painted(text).is_some() {
+            assert!(Instant::now() < deadline, "{text:?} never went away");
+            self.update();
+        }
+    }
+
+    fn input(&mut self, event: egui::Event) {
+        let world = self.app.world_mut();
+        let context = world
+            .query_filtered::<Entity, With<PrimaryEguiContext>>()
+            .single(world)
+            .expect("the camera got the primary egui context");
+        world.write_message(EguiInputEvent { context, event });
+        self.update();
+    }
+
+    fn pointer_button(&mut self, pos: egui::Pos2, pressed: bool) {
+        self.input(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+
+    /// Moves the pointer to `text` and clicks it.
+    fn click(&mut self, text: &str) {
+        let pos = self.find(text).center();
+        self.input(egui::Event::PointerMoved(pos));
+        self.pointer_button(pos, true);
+        self.pointer_button(pos, false);
+    }
+
+    /// Presses on `text`, moves by `by` and releases.
+    fn drag(&mut self, text: &str, by: egui::Vec2) {
+        let from = self.find(text).center();
+        self.input(egui::Event::PointerMoved(from));
+        self.pointer_button(from, true);
+        for step in 1..=4 {
+            self.input(egui::Event::PointerMoved(from + by * (step as f32 / 4.0)));
+        }
+        self.pointer_button(from + by, false);
+    }
+
+    fn send(&self, message: HostMessage) {
+        self.link.outbox().send(message).unwrap();
+    }
+
+    fn prompt(&self) -> GoLivePrompt {
+        self.app.world().resource::<GoLivePrompt>().clone()
+    }
+}
+
+#[test]
+fn go_live_pop_up_starts_the_stream_with_the_microphone() {
+    let mut game = UiGame::start();
+    game.click("● Go live");
+    game.find("Start streaming");
+    game.click("Also stream my microphone");
+    assert!(game.prompt().mic);
+    game.click("Start streaming");
+    let deadline = Instant::now() + LIMIT;
+    while game.requests.is_empty() {
+        assert!(Instant::now() < deadline, "the host never heard of it");
+        game.update();
+    }
+    assert_eq!(game.requests, [GameMessage::GoLive { mic: MicChoice::On }]);
+    game.wait_gone("Start streaming");
+    assert!(!game.prompt().open);
+}
+
+#[test]
+fn not_now_closes_the_pop_up_and_asks_for_nothing() {
+    let mut game = UiGame::start();
+    game.click("● Go live");
+    game.click("Also stream my microphone");
+    game.click("Not now");
+    game.wait_gone("Start streaming");
+    for _ in 0..10 {
+        game.update();
+    }
+    assert!(game.requests.is_empty(), "sent {:?}", game.requests);
+    let prompt = game.prompt();
+    assert!(prompt.declined && !prompt.open);
+    // The choice is remembered when the player opens the pop-up again.
+    game.click("● Go live");
+    game.find("Start streaming");
+    assert!(game.prompt().mic);
+}
+
+#[test]
+fn live_badge_shows_time_state_and_bitrate_and_stops() {
+    let mut game = UiGame::start();
+    game.send(HostMessage::StreamState(StreamState {
+        phase: StreamPhase::Live,
+        mic: MicChoice::Off,
+        stats: StreamStats {
+            uptime_ms: 65_000,
+            bitrate_kbps: 2500,
+            ..default()
+        },
+    }));
+    game.find("1:05");
+    game.find("live · 2500 kbit/s");
+    assert!(game.painted("● Go live").is_none());
+    game.click("Stop");
+    let deadline = Instant::now() + LIMIT;
+    while game.requests.is_empty() {
+        assert!(Instant::now() < deadline, "stop never reached the host");
+        game.update();
+    }
+    assert_eq!(game.requests, [GameMessage::StopStream]);
+
+    game.send(HostMessage::StreamState(StreamState {
+        phase: StreamPhase::Reconnecting {
+            attempt: 3,
+            retry_in_ms: 2000,
+        },
+        mic: MicChoice::On,
+        stats: StreamStats::default(),
+    }));
+    game.find("reconnecting (attempt 3, next in 2.0 s) · 0 kbit/s");
+}
+
+#[test]
+fn overlay_shows_chat_and_gifts_scrolls_and_applies_deletions() {
+    let mut game = UiGame::start();
+    for n in 0..40 {
+        game.send(HostMessage::Audience(chat(
+            &format!("c{n}"),
+            &format!("line {n}"),
+        )));
+    }
+    let mut gift = chat("g1", "");
+    gift.kind = AudienceEventKind::Gift {
+        gift_id: "rose".into(),
+        name: "rose".into(),
+        count: 3,
+        value: 1,
+    };
+    game.send(HostMessage::Audience(gift));
+    // Newest at the bottom, followed automatically; gifts in their own area.
+    game.find("line 39");
+    game.find("sent 3 × rose");
+    assert!(game.painted("line 0").is_none(), "old lines scrolled away");
+
+    // Scrolling up pauses following: new lines announce themselves instead.
+    let chat_area = game.find("line 39");
+    game.input(egui::Event::PointerMoved(chat_area.center()));
+    for _ in 0..10 {
+        game.input(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Line,
+            delta: egui::vec2(0.0, 5.0),
+            modifiers: egui::Modifiers::NONE,
+            phase: egui::TouchPhase::Move,
+        });
+    }
+    game.find("line 0");
+    for n in 40..43 {
+        game.send(HostMessage::Audience(chat(
+            &format!("c{n}"),
+            &format!("line {n}"),
+        )));
+    }
+    game.click("↓ 3 new — jump to newest");
+    game.find("line 42");
+    game.wait_gone("↓ 3 new — jump to newest");
+
+    // A moderator's deletion takes the line off the screen.
+    let mut delete = chat("d1", "");
+    delete.kind = AudienceEventKind::DeleteMessage {
+        target_id: "c42".into(),
+    };
+    game.send(HostMessage::Audience(delete));
+    game.wait_gone("line 42");
+    game.find("line 41");
+
+    // The overlay can be dragged anywhere and stays there.
+    let before = game.find("Audience");
+    game.drag("Audience", egui::vec2(200.0, 15.0));
+    for _ in 0..3 {
+        game.update();
+    }
+    let after = game.find("Audience");
+    assert!(
+        (after.min - before.min - egui::vec2(200.0, 15.0)).length() < 2.0,
+        "title moved from {before:?} to {after:?}"
+    );
+}
