@@ -21,7 +21,7 @@ port=$(free_port)
 scripts/nginx-rtmp.sh "$dir/ingest" "$port" & pids+=($!)
 wait_for_port "$port" 10
 socket=$dir/sock/host.sock
-"$bin/livestream-host" --socket "$socket" --output "rtmp://127.0.0.1:$port/live/bench" \
+"$bin/livestream-host" --headless --socket "$socket" --output "rtmp://127.0.0.1:$port/live/bench" \
   --size "$size" --fps 30 --bitrate 2500 --preset "$preset" --mic test-tone --stay \
   2> "$dir/host.log" & host=$!; pids+=($host)
 for _ in $(seq 100); do [[ -S $socket ]] && break; sleep 0.1; done

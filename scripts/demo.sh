@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The main job: a local RTMP ingest, the host, two demo games, streaming.
-#
-# Runs what exists today and says plainly what does not. Everything it starts
-# is stopped (by pid) when it exits; the recording stays under $DEMO_DIR.
+# The main job: a local RTMP ingest, an audience room, the host and the two
+# demo games: go live, switch between the games, hide both, come back, and
+# print what was recorded. Everything it starts is stopped (by pid) when it
+# exits; the recording stays under $DEMO_DIR.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -27,7 +27,9 @@ wait_for_port "$port" 10 || { echo "demo: nginx-rtmp did not start; see $DEMO_DI
 ingest="rtmp://127.0.0.1:$port/live/demo"
 echo "demo: RTMP ingest (nginx-rtmp) listening at $ingest, recording to $DEMO_DIR/ingest/recordings/"
 
-[[ -x $bin/livestream-host && -x $bin/livestream-testsrc && -x $bin/livestream-room ]] || { echo "demo: binaries missing in $bin" >&2; exit 1; }
+for binary in livestream-host livestream-room demo-dodge demo-snake; do
+  [[ -x $bin/$binary ]] || { echo "demo: $bin/$binary is missing" >&2; exit 1; }
+done
 
 # The audience: a livestream-room server; the host subscribes to room "demo".
 "$bin/livestream-room" --listen 127.0.0.1:0 --burst 20 > "$DEMO_DIR/room.out" 2> "$DEMO_DIR/room.log" &
@@ -37,10 +39,6 @@ room=$(sed -n 's/^livestream-room listening on //p' "$DEMO_DIR/room.out")
 [[ -n $room ]] || { echo "demo: the room server did not start; see $DEMO_DIR/room.log" >&2; exit 1; }
 echo "demo: audience room at $room/rooms/demo (open it in a browser to chat)"
 post() { curl -s -o /dev/null -H 'Content-Type: application/json' --data-binary "$1" "$room/rooms/demo/post"; }
-games=()
-for game in demo-dodge demo-snake; do
-  [[ -x $bin/$game ]] && games+=("$bin/$game")
-done
 socket="$DEMO_DIR/sock/host.sock"
 recording="$DEMO_DIR/demo.mkv"
 "$bin/livestream-host" --headless --socket "$socket" --output "$ingest" --output "file:$recording" \
@@ -51,26 +49,25 @@ host_pid=$!
 for _ in $(seq 100); do [[ -S $socket ]] && break; sleep 0.1; done
 [[ -S $socket ]] || { echo "demo: the host did not start; see $DEMO_DIR/host.log" >&2; exit 1; }
 
-if ((${#games[@]} < 2)); then
-  echo "demo: the demo games (issue #8) are not built yet; two livestream-testsrc"
-  echo "      test-pattern games stand in for them (colour bars with a frame counter and a tone)"
-  LIVESTREAM_SOCKET=$socket "$bin/livestream-testsrc" --name bars-a --size 640x360 --fps 30 --duration 22 --tone 440 > /dev/null 2>&1 &
-  pids+=($!)
-  LIVESTREAM_SOCKET=$socket "$bin/livestream-testsrc" --name bars-b --size 320x180 --fps 30 --duration 22 --tone 660 --first-frame 100000 > /dev/null 2>&1 &
-  pids+=($!)
-  names=(bars-a bars-b)
+# Two demo games: real windows in a desktop session, offscreen otherwise.
+if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]]; then
+  game_args=(--size 640x360)
+  echo "demo: a display is present: the games open windows (play them; close both to end)"
 else
-  for game in "${games[@]}"; do
-    LIVESTREAM_SOCKET=$socket "$game" --headless > /dev/null 2>&1 &
-    pids+=($!)
-  done
-  names=(dodge snake)
+  game_args=(--headless --size 640x360 --fps 30 --duration 30)
+  echo "demo: no display: the games run offscreen for 30 s"
 fi
+for game in dodge snake; do
+  LIVESTREAM_SOCKET=$socket "$bin/demo-$game" "${game_args[@]}" > /dev/null 2> "$DEMO_DIR/$game.log" &
+  pids+=($!)
+done
+names=(dodge snake)
 ctl() { "$bin/livestream-host" ctl --socket "$socket" "$@"; }
-for _ in $(seq 100); do
+for _ in $(seq 600); do
   [[ $(ctl status 2>/dev/null | grep -c '"name"') -ge 2 ]] && break
   sleep 0.1
 done
+[[ $(ctl status 2>/dev/null | grep -c '"name"') -ge 2 ]] || { echo "demo: the games did not connect; see $DEMO_DIR/*.log" >&2; exit 1; }
 
 echo "demo: going live (microphone: test tone) to $ingest"
 echo "      watch it while it runs: ffplay $ingest"
@@ -85,13 +82,17 @@ echo "demo: switching to ${names[1]}"; ctl show "${names[1]}"; sleep 5
 echo "demo: hiding every game (the stream keeps the last frame)"; ctl hide-all; sleep 3
 echo "demo: back to ${names[0]}"; ctl show "${names[0]}"; sleep 5
 ctl status > "$DEMO_DIR/status.json" || true
-echo "demo: games ending; the host stops the stream and exits"
-for _ in $(seq 300); do kill -0 "$host_pid" 2>/dev/null || break; sleep 0.1; done
+echo "demo: when the games end the host stops the stream and exits"
+wait "$host_pid" || echo "demo: the host exited with status $?; see $DEMO_DIR/host.log" >&2
 
-summary=$(ffprobe -v error -show_entries format=duration:stream=codec_name,width,height,avg_frame_rate \
-  -of compact=p=0:nk=1 "$recording" 2>/dev/null | paste -sd' ' -)
+duration=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$recording" 2>/dev/null)
+video=$(ffprobe -v error -count_frames -select_streams v:0 \
+  -show_entries stream=codec_name,width,height,avg_frame_rate,nb_read_frames -of csv=p=0 "$recording" 2>/dev/null)
+audio=$(ffprobe -v error -select_streams a:0 -show_entries stream=codec_name,sample_rate -of csv=p=0 "$recording" 2>/dev/null)
+IFS=, read -r vcodec width height rate frames <<< "$video"
 echo "demo: recording: $recording"
-echo "      ($summary)"
+printf '      %.1f s, %s %sx%s at %s fps, %s frames; audio %s\n' \
+  "${duration:-0}" "${vcodec:-none}" "$width" "$height" "${rate%/1}" "${frames:-0}" "${audio:-none}"
 echo "      ingest copy: $DEMO_DIR/ingest/recordings/demo.flv"
 echo "      play it: ffplay $recording"
 delivered=$(grep -o '"delivered": [0-9]*' "$DEMO_DIR/status.json" | grep -o '[0-9]*$' | paste -sd/ -)

@@ -114,6 +114,11 @@ impl Audience {
         Ok(id)
     }
 
+    /// The stored events, oldest first, and their counters (the dashboard's feed).
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
     /// The audience part of `ctl status`.
     pub fn status(&self) -> serde_json::Value {
         let stats = self.history.stats();

@@ -1,13 +1,13 @@
 //! Answers `livestream-host ctl` requests inside the host loop.
 
 use bevy::prelude::*;
-use livestream_protocol::{MicChoice, Visibility};
+use livestream_protocol::MicChoice;
 
 use livestream_interaction::AudienceEventKind;
 
 use crate::audience::{Audience, AudienceDelivery};
 use crate::ctl::{CtlReply, CtlRequest, PendingCtl};
-use crate::games::{DisplayStatus, GameLink, GameStats, SubGame, command_visibility};
+use crate::games::{DisplayCommand, DisplayStatus, GameLink, GameStats, SubGame};
 use crate::stream::{StreamCommand, Streaming, game_status};
 
 /// Requests from the control socket's thread.
@@ -56,15 +56,12 @@ pub fn handle_ctl(
                     .find(|(g, ..)| g.name == game || g.game_id.to_string() == game)
                     .map(|(g, ..)| g.game_id);
                 match target {
-                    Some(target) => {
-                        for (g, mut status, _, link, _) in &mut games {
-                            let visibility = if g.game_id == target {
-                                Visibility::Shown
-                            } else {
-                                Visibility::Hidden
-                            };
-                            command_visibility(link, &mut status, visibility);
-                        }
+                    Some(game_id) => {
+                        DisplayCommand::Show { game_id }.apply(
+                            games
+                                .iter_mut()
+                                .map(|(game, status, _, link, _)| (game, status, link)),
+                        );
                         ok()
                     }
                     None => CtlReply::Error {
@@ -73,9 +70,11 @@ pub fn handle_ctl(
                 }
             }
             CtlRequest::HideAll => {
-                for (_, mut status, _, link, _) in &mut games {
-                    command_visibility(link, &mut status, Visibility::Hidden);
-                }
+                DisplayCommand::HideAll.apply(
+                    games
+                        .iter_mut()
+                        .map(|(game, status, _, link, _)| (game, status, link)),
+                );
                 ok()
             }
             CtlRequest::Say { user, text } => {
@@ -162,8 +161,10 @@ fn status_document<'a>(
         "mic": state.mic == MicChoice::On,
         "shown": state.stats.shown_game,
         "switches": streaming.switches,
+        "reconnects": streaming.reconnects,
         "uptime_ms": state.stats.uptime_ms,
         "frames_pushed": state.stats.frames_pushed,
+        "bitrate_kbps": state.stats.bitrate_kbps,
         "frames_repeated": state.stats.frames_repeated,
         "frames_superseded": state.stats.frames_dropped,
         "outputs": state.stats.outputs.iter().map(|o| serde_json::json!({

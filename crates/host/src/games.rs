@@ -9,6 +9,7 @@ use livestream_protocol::{
 };
 use tracing::{info, info_span, warn};
 
+use crate::dashboard::FrameTap;
 use crate::stream::{StreamCommand, Streaming};
 
 /// A connected game.
@@ -116,6 +117,7 @@ pub fn read_games(
     )>,
     streaming: Res<Streaming>,
     mut stream_commands: MessageWriter<StreamCommand>,
+    mut frame_tap: Option<ResMut<FrameTap>>,
 ) {
     for (entity, game, mut status, mut stats, link) in &mut games {
         let span = info_span!("game", id = game.game_id, name = %game.name);
@@ -145,6 +147,10 @@ pub fn read_games(
                         stats.frames_lost += header.frame_number.saturating_sub(last + 1);
                     }
                     stats.last_frame_number = Some(header.frame_number);
+                    if let Some(tap) = frame_tap.as_deref_mut() {
+                        let streamed = shown && streaming.streamer.is_some();
+                        tap.offer(game.game_id, &header, &envelope.payload, streamed);
+                    }
                     if shown && let Some(streamer) = &streaming.streamer {
                         streamer.submit_frame(VideoFrame::new(
                             game.game_id,
@@ -176,8 +182,54 @@ pub fn read_games(
     }
 }
 
-/// Sets a game's visibility from the host side (ctl show / hide-all) and tells the game.
-pub fn command_visibility(link: &GameLink, status: &mut DisplayStatus, visibility: Visibility) {
+/// A change of what is shown, made by the host (`ctl show`/`hide-all`, the dashboard).
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisplayCommand {
+    /// Show this game and hide every other.
+    Show {
+        /// The game's connection id.
+        game_id: u64,
+    },
+    /// Hide every game (the stream keeps the last frame).
+    HideAll,
+}
+
+impl DisplayCommand {
+    /// Applies the command to every game: each is told its visibility and its
+    /// [`DisplayStatus`] changes at once (reason `HostCommand`).
+    pub fn apply<'a>(
+        self,
+        games: impl Iterator<Item = (&'a SubGame, Mut<'a, DisplayStatus>, &'a GameLink)>,
+    ) {
+        for (game, mut status, link) in games {
+            let visibility = match self {
+                Self::Show { game_id } if game.game_id == game_id => Visibility::Shown,
+                Self::Show { .. } | Self::HideAll => Visibility::Hidden,
+            };
+            command_visibility(link, &mut status, visibility);
+        }
+    }
+}
+
+/// Applies [`DisplayCommand`]s (from the dashboard); showing a game that has
+/// left meanwhile changes nothing.
+pub fn apply_display_commands(
+    mut commands: MessageReader<DisplayCommand>,
+    mut games: Query<(&SubGame, &mut DisplayStatus, &GameLink)>,
+) {
+    for &command in commands.read() {
+        if let DisplayCommand::Show { game_id } = command
+            && !games.iter().any(|(game, ..)| game.game_id == game_id)
+        {
+            warn!(game_id, "cannot show a game that is not connected");
+            continue;
+        }
+        command.apply(games.iter_mut());
+    }
+}
+
+/// Sets a game's visibility from the host side and tells the game.
+fn command_visibility(link: &GameLink, status: &mut DisplayStatus, visibility: Visibility) {
     let _ = link.0.outbox().send(HostMessage::SetVisibility(visibility));
     if status.visibility != visibility {
         *status = DisplayStatus {

@@ -1,36 +1,59 @@
 //! `livestream-host`: the live streaming process.
 //!
-//! A Bevy app (headless) whose ECS holds one entity per connected game
+//! A Bevy app whose ECS holds one entity per connected game
 //! ([`games::SubGame`], [`games::DisplayStatus`], [`games::GameStats`]). Each
 //! frame it admits games, reads their messages, follows the shown game,
 //! drives the GStreamer pipeline ([`livestream_media::Streamer`]), answers
 //! `ctl` requests, tells every game the stream state and delivers audience
 //! events ([`audience`]: backlog first to a game that joins late). It stops
 //! the stream cleanly and exits when the last game has gone.
+//!
+//! The same work ([`HostPlugin`]) runs headless ([`build_app`]) or beside
+//! the egui dashboard window ([`run_with_dashboard`], [`dashboard`]).
 
 pub mod audience;
 pub mod children;
 pub mod control;
 pub mod ctl;
+pub mod dashboard;
 pub mod games;
+pub mod meter;
 pub mod settings;
 pub mod stream;
 pub mod switching;
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use bevy::app::{ScheduleRunnerPlugin, TerminalCtrlCHandlerPlugin};
+use bevy::log::LogPlugin;
+use bevy::pbr::PbrPlugin;
 use bevy::prelude::*;
+use bevy::sprite::SpritePlugin;
+use bevy::sprite_render::SpriteRenderPlugin;
+use bevy::text::TextPlugin;
+use bevy::ui::UiPlugin;
+use bevy::ui_render::UiRenderPlugin;
+use bevy::window::{ExitCondition, WindowResolution};
+use bevy::winit::{UpdateMode, WinitSettings};
+use bevy_egui::EguiPlugin;
 use livestream_ipc::{Server, ServerConfig, resolve_socket_path};
 use livestream_protocol::MicChoice;
+use tracing::error;
 
 use crate::audience::Audience;
-use crate::children::Children;
+use crate::children::{Children, LaunchGame, program_label};
 use crate::control::{CtlListener, CtlRequests};
-use crate::ctl::{CtlServer, ctl_socket_path};
-use crate::games::{GameServer, GamesSeen};
+use crate::ctl::{CtlServer, PendingCtl, ctl_socket_path};
+use crate::dashboard::{DashboardHostPlugin, DashboardLink, DashboardWindowPlugin};
+use crate::games::{DisplayCommand, GameServer, GamesSeen};
 use crate::settings::HostSettings;
 use crate::stream::{StreamCommand, Streaming, TerminationRequested};
+
+/// How often the headless host runs its loop.
+const HEADLESS_LOOP: Duration = Duration::from_millis(4);
+/// How often the dashboard window redraws.
+const WINDOW_REFRESH: Duration = Duration::from_millis(100);
 
 /// Ordering of the host's work within a frame.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
@@ -57,84 +80,254 @@ pub enum HostError {
     Io(String),
 }
 
-/// Builds the host app (not yet run): sockets bound, children launched.
-pub fn build_app(settings: HostSettings) -> Result<App, HostError> {
-    settings.validate()?;
-    let socket = resolve_socket_path(settings.socket.as_deref());
-    let server = Server::bind(ServerConfig::new(&socket))?;
-    let (ctl_tx, ctl_rx) = crossbeam_channel::unbounded();
-    let ctl_path = ctl_socket_path(&socket);
-    let ctl = CtlServer::bind(ctl_path.clone(), ctl_tx)
-        .map_err(|err| HostError::Io(format!("control socket {}: {err}", ctl_path.display())))?;
-    let mut children = Children::default();
-    for program in &settings.launch {
-        children
-            .launch(program, &socket)
-            .map_err(|err| HostError::Io(format!("cannot launch {}: {err}", program.display())))?;
-    }
-    let go_live = settings.go_live_on_start;
-    let termination = TerminationRequested::on_sigterm()
-        .map_err(|err| HostError::Io(format!("cannot watch SIGTERM: {err}")))?;
-    let audience = Audience::start(
-        &settings.interaction_sources()?,
-        settings.audience_history,
-        settings.audience_queue,
-    );
+/// Everything the host opened before its app runs: sockets bound, children
+/// launched, the audience sources started.
+struct HostParts {
+    settings: HostSettings,
+    server: Server,
+    ctl: CtlServer,
+    ctl_requests: crossbeam_channel::Receiver<PendingCtl>,
+    children: Children,
+    audience: Audience,
+    termination: TerminationRequested,
+}
 
+/// The host's work, the same with or without a window: its resources, its
+/// messages and its systems (games, stream, `ctl`, audience, exit).
+pub struct HostPlugin {
+    /// Taken once, when the plugin is built.
+    parts: Mutex<Option<HostParts>>,
+}
+
+impl HostPlugin {
+    /// Binds the sockets, launches the `--launch` children and starts the
+    /// audience sources for `settings`.
+    pub fn new(settings: HostSettings) -> Result<Self, HostError> {
+        settings.validate()?;
+        let socket = resolve_socket_path(settings.socket.as_deref());
+        let server = Server::bind(ServerConfig::new(&socket))?;
+        let (ctl_tx, ctl_requests) = crossbeam_channel::unbounded();
+        let ctl_path = ctl_socket_path(&socket);
+        let ctl = CtlServer::bind(ctl_path.clone(), ctl_tx).map_err(|err| {
+            HostError::Io(format!("control socket {}: {err}", ctl_path.display()))
+        })?;
+        let mut children = Children::new(socket);
+        for program in &settings.launch {
+            children
+                .launch(&program_label(program), program, &[])
+                .map_err(|err| {
+                    HostError::Io(format!("cannot launch {}: {err}", program.display()))
+                })?;
+        }
+        let termination = TerminationRequested::on_sigterm()
+            .map_err(|err| HostError::Io(format!("cannot watch SIGTERM: {err}")))?;
+        let audience = Audience::start(
+            &settings.interaction_sources()?,
+            settings.audience_history,
+            settings.audience_queue,
+        );
+        Ok(Self {
+            parts: Mutex::new(Some(HostParts {
+                settings,
+                server,
+                ctl,
+                ctl_requests,
+                children,
+                audience,
+                termination,
+            })),
+        })
+    }
+
+    /// The host's termination flag (SIGTERM): raising it stops the host cleanly.
+    fn termination(&self) -> TerminationRequested {
+        self.parts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(|parts| parts.termination.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Plugin for HostPlugin {
+    fn build(&self, app: &mut App) {
+        let parts = self
+            .parts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let Some(parts) = parts else {
+            error!("HostPlugin added twice: the second one does nothing");
+            return;
+        };
+        let go_live = parts.settings.go_live_on_start;
+        app.add_message::<StreamCommand>()
+            .add_message::<DisplayCommand>()
+            .add_message::<LaunchGame>()
+            .insert_resource(parts.settings)
+            .insert_resource(GameServer(parts.server))
+            .insert_resource(CtlRequests(parts.ctl_requests))
+            .insert_resource(CtlListener(parts.ctl))
+            .insert_resource(parts.children)
+            .insert_resource(parts.audience)
+            .insert_resource(parts.termination)
+            .init_resource::<Streaming>()
+            .init_resource::<GamesSeen>()
+            .configure_sets(
+                Update,
+                (
+                    HostSystems::Receive,
+                    HostSystems::Stream,
+                    HostSystems::Report,
+                )
+                    .chain(),
+            )
+            .add_systems(
+                Update,
+                (
+                    (
+                        games::accept_games,
+                        audience::welcome_games,
+                        games::read_games,
+                        control::handle_ctl,
+                        games::apply_display_commands,
+                        children::launch_requested_games,
+                        audience::receive_audience,
+                    )
+                        .chain()
+                        .in_set(HostSystems::Receive),
+                    (stream::drive_stream, stream::follow_shown_game)
+                        .chain()
+                        .in_set(HostSystems::Stream),
+                    (
+                        stream::broadcast_state,
+                        audience::deliver_audience,
+                        stream::exit_when_empty,
+                        stream::exit_on_sigterm,
+                    )
+                        .chain()
+                        .in_set(HostSystems::Report),
+                ),
+            )
+            .add_systems(Last, stream::stop_on_exit);
+        if go_live {
+            app.world_mut().write_message(StreamCommand::GoLive {
+                mic: MicChoice::Off,
+            });
+        }
+    }
+}
+
+/// Builds the headless host app (not yet run): sockets bound, children launched.
+pub fn build_app(settings: HostSettings) -> Result<App, HostError> {
+    Ok(headless_app(HostPlugin::new(settings)?))
+}
+
+fn headless_app(host: HostPlugin) -> App {
     let mut app = App::new();
     app.add_plugins((
-        MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_millis(4))),
+        MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(HEADLESS_LOOP)),
         TerminalCtrlCHandlerPlugin,
-    ))
-    .add_message::<StreamCommand>()
-    .insert_resource(settings)
-    .insert_resource(GameServer(server))
-    .insert_resource(CtlRequests(ctl_rx))
-    .insert_resource(CtlListener(ctl))
-    .insert_resource(children)
-    .insert_resource(audience)
-    .insert_resource(termination)
-    .init_resource::<Streaming>()
-    .init_resource::<GamesSeen>()
-    .configure_sets(
-        Update,
-        (
-            HostSystems::Receive,
-            HostSystems::Stream,
-            HostSystems::Report,
-        )
-            .chain(),
-    )
-    .add_systems(
-        Update,
-        (
-            (
-                games::accept_games,
-                audience::welcome_games,
-                games::read_games,
-                control::handle_ctl,
-                audience::receive_audience,
-            )
-                .chain()
-                .in_set(HostSystems::Receive),
-            (stream::drive_stream, stream::follow_shown_game)
-                .chain()
-                .in_set(HostSystems::Stream),
-            (
-                stream::broadcast_state,
-                audience::deliver_audience,
-                stream::exit_when_empty,
-                stream::exit_on_sigterm,
-            )
-                .chain()
-                .in_set(HostSystems::Report),
-        ),
-    )
-    .add_systems(Last, stream::stop_on_exit);
-    if go_live {
-        app.world_mut().write_message(StreamCommand::GoLive {
-            mic: MicChoice::Off,
-        });
+        host,
+    ));
+    app
+}
+
+/// Runs the host with its dashboard window until either ends; returns the
+/// host's exit.
+///
+/// The host loop is the headless app, with the dashboard's model, on a
+/// thread of its own; the window (winit wants the main thread) is a second
+/// app that draws the model. So the host keeps handing frames to the stream
+/// at its own pace however slowly the window renders. Closing the window
+/// stops the host as SIGTERM does (stream finished, files closed); the host
+/// ending (or failing) closes the window. A window that cannot open leaves
+/// the host running without it.
+pub fn run_with_dashboard(settings: HostSettings) -> Result<AppExit, HostError> {
+    /// Tells the window the host loop has ended, however it ended.
+    struct Finished(DashboardLink);
+    impl Drop for Finished {
+        fn drop(&mut self) {
+            self.0.mark_host_finished();
+        }
     }
-    Ok(app)
+
+    let host = HostPlugin::new(settings)?;
+    let link = DashboardLink::new(host.termination());
+    let finished = Finished(link.clone());
+    let host_loop = std::thread::Builder::new()
+        .name("host-loop".into())
+        .spawn(move || {
+            let mut app = headless_app(host);
+            app.add_plugins(DashboardHostPlugin(finished.0.clone()));
+            // The runner consumes the app: children are stopped before the window closes.
+            let exit = app.run();
+            drop(finished);
+            exit
+        })
+        .map_err(|err| HostError::Io(format!("cannot start the host loop: {err}")))?;
+    let window = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        window_app(link.clone()).run()
+    }));
+    match window {
+        Ok(_) => link.stop_host(),
+        Err(_) => error!("the dashboard window failed (see above); the host goes on without it"),
+    }
+    host_loop
+        .join()
+        .map_err(|_| HostError::Io("the host loop panicked".into()))
+}
+
+/// The dashboard window's app: a window, a renderer and egui; nothing else.
+fn window_app(link: DashboardLink) -> App {
+    let mut app = App::new();
+    app.add_plugins((
+        DefaultPlugins
+            .build()
+            // The host sets up its own tracing subscriber, and its loop handles Ctrl-C.
+            .disable::<LogPlugin>()
+            .disable::<TerminalCtrlCHandlerPlugin>()
+            // A 2D camera and egui are all the window draws.
+            .disable::<PbrPlugin>()
+            .disable::<SpritePlugin>()
+            .disable::<SpriteRenderPlugin>()
+            .disable::<TextPlugin>()
+            .disable::<UiPlugin>()
+            .disable::<UiRenderPlugin>()
+            .set(WindowPlugin {
+                primary_window: Some(Window {
+                    title: "livestream-host".into(),
+                    resolution: WindowResolution::new(1280, 720),
+                    ..default()
+                }),
+                exit_condition: ExitCondition::OnPrimaryClosed,
+                ..default()
+            }),
+        EguiPlugin::default(),
+        DashboardWindowPlugin(link),
+    ));
+    // Redraw at a steady rate, focused or not (the numbers move), and only
+    // then: following window events would redraw continuously (every redraw
+    // raises one), and egui asks for a repaint after most passes. In software
+    // rendering a frame of the window costs more than the host's whole loop;
+    // a click takes effect at the next refresh.
+    let refresh = UpdateMode::Reactive {
+        wait: WINDOW_REFRESH,
+        react_to_device_events: false,
+        react_to_user_events: false,
+        react_to_window_events: false,
+    };
+    app.insert_resource(WinitSettings {
+        focused_mode: refresh,
+        unfocused_mode: refresh,
+    });
+    app
+}
+
+/// Whether a window can be opened: an X11 or Wayland display is named.
+pub fn display_available() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
 }

@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// Run without a window (the dashboard window is not built yet: always headless).
+    /// Run without the dashboard window (also the case when no X11 or Wayland display is set).
     #[arg(long)]
     headless: bool,
     /// RON file with host settings; flags override it.
@@ -210,6 +210,7 @@ fn main() -> ExitCode {
     if let Some(Command::Ctl { socket, request }) = cli.command {
         return run_ctl(socket, request);
     }
+    let windowed = !cli.run.headless && livestream_host::display_available();
     let settings = match settings(cli.run) {
         Ok(settings) => settings,
         Err(err) => {
@@ -217,15 +218,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut app = match livestream_host::build_app(settings) {
-        Ok(app) => app,
+    let exit = if windowed {
+        livestream_host::run_with_dashboard(settings)
+    } else {
+        livestream_host::build_app(settings).map(|mut app| app.run())
+    };
+    match exit {
+        Ok(AppExit::Success) => ExitCode::SUCCESS,
+        Ok(AppExit::Error(code)) => ExitCode::from(code.get()),
         Err(err) => {
             eprintln!("livestream-host: {err}");
-            return ExitCode::from(2);
+            ExitCode::from(2)
         }
-    };
-    match app.run() {
-        AppExit::Success => ExitCode::SUCCESS,
-        AppExit::Error(code) => ExitCode::from(code.get()),
     }
 }

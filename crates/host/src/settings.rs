@@ -29,6 +29,8 @@ pub struct HostSettings {
     pub mic: String,
     /// Games to start as children (they find the host through `LIVESTREAM_SOCKET`).
     pub launch: Vec<PathBuf>,
+    /// Games the dashboard offers to start, each with a "Start" button.
+    pub games: Vec<ConfiguredGame>,
     /// Stop the stream and exit once every game that connected has gone.
     pub exit_when_empty: bool,
     /// Go live as soon as the host starts (the microphone stays off).
@@ -55,6 +57,7 @@ impl Default for HostSettings {
             x264_preset: "veryfast".into(),
             mic: "auto".into(),
             launch: Vec::new(),
+            games: Vec::new(),
             exit_when_empty: true,
             go_live_on_start: false,
             interaction: Vec::new(),
@@ -62,6 +65,21 @@ impl Default for HostSettings {
             audience_queue: 1024,
         }
     }
+}
+
+/// A game listed in `host.ron` so the streamer can start it from the
+/// dashboard instead of a terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfiguredGame {
+    /// The name the game announces when it connects: its dashboard row
+    /// follows the connected game of that name.
+    pub name: String,
+    /// The executable.
+    pub program: PathBuf,
+    /// Its arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 /// Why settings could not be used.
@@ -148,7 +166,39 @@ impl HostSettings {
                 "audience_history and audience_queue must be at least 1".into(),
             ));
         }
+        self.validate_games()?;
         self.media_config(false).map(|_| ())
+    }
+
+    /// The configured games need a name (unique: rows are found by it) and a program.
+    fn validate_games(&self) -> Result<(), SettingsError> {
+        let mut names = std::collections::HashSet::new();
+        for game in &self.games {
+            if game.name.trim().is_empty() {
+                return Err(SettingsError::Invalid(format!(
+                    "configured game with program {:?} has no name",
+                    game.program
+                )));
+            }
+            if game.program.as_os_str().is_empty() {
+                return Err(SettingsError::Invalid(format!(
+                    "configured game {:?} has no program",
+                    game.name
+                )));
+            }
+            if !names.insert(game.name.as_str()) {
+                return Err(SettingsError::Invalid(format!(
+                    "configured game {:?} is listed twice",
+                    game.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The configured game named `name`.
+    pub fn configured_game(&self, name: &str) -> Option<&ConfiguredGame> {
+        self.games.iter().find(|game| game.name == name)
     }
 }
 
@@ -189,6 +239,46 @@ mod tests {
             ..HostSettings::default()
         };
         assert!(refusal(&settings).contains("telnet"));
+    }
+
+    #[test]
+    fn configured_games_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("host.ron");
+        std::fs::write(
+            &path,
+            r#"(outputs: ["file:/tmp/a.mkv"],
+                games: [(name: "snake", program: "/usr/bin/demo-snake", args: ["--size", "640x360"]),
+                        (name: "dodge", program: "demo-dodge")])"#,
+        )
+        .unwrap();
+        let settings = HostSettings::load(&path).unwrap();
+        assert!(settings.validate().is_ok());
+        assert_eq!(settings.games.len(), 2);
+        assert_eq!(settings.games[0].args, ["--size", "640x360"]);
+        assert!(settings.games[1].args.is_empty());
+        assert_eq!(
+            settings.configured_game("dodge").unwrap().program,
+            Path::new("demo-dodge")
+        );
+
+        let game = |name: &str, program: &str| ConfiguredGame {
+            name: name.into(),
+            program: program.into(),
+            args: Vec::new(),
+        };
+        let with = |games| HostSettings {
+            games,
+            ..HostSettings::default()
+        };
+        assert!(refusal(&with(vec![game(" ", "a")])).contains("has no name"));
+        assert!(refusal(&with(vec![game("a", "")])).contains("has no program"));
+        assert!(refusal(&with(vec![game("a", "x"), game("a", "y")])).contains("listed twice"));
+        std::fs::write(&path, r#"(games: [(name: "a", program: "b", colour: 1)])"#).unwrap();
+        assert!(
+            HostSettings::load(&path).is_err(),
+            "unknown fields are refused"
+        );
     }
 
     #[test]

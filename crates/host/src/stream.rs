@@ -11,6 +11,7 @@ use livestream_protocol::{
 use tracing::{error, info};
 
 use crate::games::{DisplayStatus, GameLink, GameStats, GamesSeen, SubGame};
+use crate::meter::RateMeter;
 use crate::settings::HostSettings;
 use crate::switching::{Candidate, Selection, compare, pick_shown};
 
@@ -29,6 +30,9 @@ pub enum StreamCommand {
     Stop,
 }
 
+/// Span of the measured bitrate.
+const BITRATE_WINDOW: Duration = Duration::from_secs(2);
+
 /// The stream and the game that feeds it.
 #[derive(Resource, Debug)]
 pub struct Streaming {
@@ -46,6 +50,10 @@ pub struct Streaming {
     pub live_since: Option<Instant>,
     /// Switches since start: the stream's picture moved to another game.
     pub switches: u64,
+    /// Times an output lost its connection since start (each starts a reconnection).
+    pub reconnects: u64,
+    /// Encoded bytes per second over the last seconds, from the pipeline's counter.
+    bitrate: RateMeter,
     /// The game whose frames fed the stream last (kept while nothing is shown).
     last_fed: Option<u64>,
     /// When the state was last broadcast.
@@ -68,6 +76,8 @@ impl Default for Streaming {
             shown_name: None,
             live_since: None,
             switches: 0,
+            reconnects: 0,
+            bitrate: RateMeter::new(BITRATE_WINDOW),
             last_fed: None,
             last_broadcast: None,
             dirty: false,
@@ -78,6 +88,19 @@ impl Default for Streaming {
 }
 
 impl Streaming {
+    /// Samples the pipeline's encoded-bytes counter (restarts with each stream).
+    fn measure_bitrate(&mut self) {
+        let bytes = self.streamer.as_ref().map(|s| {
+            s.stats()
+                .bytes_encoded
+                .load(std::sync::atomic::Ordering::Relaxed)
+        });
+        match (bytes, self.live_since) {
+            (Some(bytes), Some(since)) => self.bitrate.record(since.elapsed(), bytes),
+            _ => self.bitrate = RateMeter::new(BITRATE_WINDOW),
+        }
+    }
+
     /// The stream state as games receive it.
     pub fn state_message(&self) -> StreamState {
         let mut stats = StreamStats {
@@ -94,15 +117,13 @@ impl Streaming {
             stats.frames_pushed = load(&s.frames_pushed);
             stats.frames_repeated = load(&s.frames_repeated);
             stats.frames_dropped = load(&s.frames_superseded);
-            stats.outputs = streamer
+            stats.bitrate_kbps = (self.bitrate.per_second() * 8.0 / 1000.0).round() as u32;
+            stats.outputs = self
                 .outputs()
-                .iter()
-                .map(|o| {
-                    let url = o.to_string();
-                    OutputStatus {
-                        connected: !self.outputs_down.contains_key(&url),
-                        url,
-                    }
+                .into_iter()
+                .map(|(url, health)| OutputStatus {
+                    connected: health == OutputHealth::Up,
+                    url,
                 })
                 .collect();
         }
@@ -111,6 +132,27 @@ impl Streaming {
             mic: self.mic,
             stats,
         }
+    }
+
+    /// Each output of the running stream (redacted URL) and how it is doing;
+    /// empty when not live.
+    pub fn outputs(&self) -> Vec<(String, OutputHealth)> {
+        let Some(streamer) = &self.streamer else {
+            return Vec::new();
+        };
+        streamer
+            .outputs()
+            .iter()
+            .map(|output| {
+                let url = output.to_string();
+                let health = match self.outputs_down.get(&url) {
+                    None => OutputHealth::Up,
+                    Some(Some(attempt)) => OutputHealth::Reconnecting { attempt: *attempt },
+                    Some(None) => OutputHealth::Failed,
+                };
+                (url, health)
+            })
+            .collect()
     }
 
     fn set_phase(&mut self, phase: StreamPhase) {
@@ -154,6 +196,7 @@ impl Streaming {
                 attempt,
                 retry_in,
             } => {
+                self.reconnects += 1;
                 self.outputs_down.insert(output, Some(attempt));
                 self.set_phase(StreamPhase::Reconnecting {
                     attempt,
@@ -172,6 +215,20 @@ impl Streaming {
             MediaEvent::Playing | MediaEvent::Eos => None,
         }
     }
+}
+
+/// How one output of a running stream is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputHealth {
+    /// Sending.
+    Up,
+    /// Lost its connection; being rebuilt with back-off.
+    Reconnecting {
+        /// The reconnection attempt under way, from 1.
+        attempt: u32,
+    },
+    /// A file output that failed: not retried, the others go on.
+    Failed,
 }
 
 /// Starts or stops the pipeline on request.
@@ -284,6 +341,7 @@ pub fn follow_shown_game(
 
 /// Tells every game (hidden ones too) the stream state: on change, and once a second.
 pub fn broadcast_state(games: Query<&GameLink>, mut streaming: ResMut<Streaming>) {
+    streaming.measure_bitrate();
     let due = streaming
         .last_broadcast
         .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
@@ -314,7 +372,8 @@ pub fn exit_when_empty(
     }
 }
 
-/// Set by SIGTERM (service managers, `kill`, test harnesses); Ctrl-C is Bevy's.
+/// Set by SIGTERM (service managers, `kill`, test harnesses) or by closing
+/// the dashboard window; Ctrl-C is Bevy's.
 #[derive(Resource, Debug, Default, Clone)]
 pub struct TerminationRequested(pub std::sync::Arc<std::sync::atomic::AtomicBool>);
 
@@ -326,12 +385,17 @@ impl TerminationRequested {
         signal_hook::flag::register(signal_hook::consts::SIGTERM, flag.0.clone())?;
         Ok(flag)
     }
+
+    /// Raises the flag: the host stops as on SIGTERM.
+    pub fn request(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Release);
+    }
 }
 
-/// Exits the app (and so stops the stream cleanly) once SIGTERM has arrived.
+/// Exits the app (and so stops the stream cleanly) once termination was requested.
 pub fn exit_on_sigterm(flag: Res<TerminationRequested>, mut exit: MessageWriter<AppExit>) {
     if flag.0.load(std::sync::atomic::Ordering::Acquire) {
-        info!("SIGTERM: stopping");
+        info!("SIGTERM or dashboard closed: stopping");
         exit.write(AppExit::Success);
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use livestream_interaction::{AudienceEvent, AudienceEventKind};
 
-use livestream_testkit::{AudienceLog, Ngircd, Reaped, RoomServer, sibling_binary};
+use livestream_testkit::{AudienceLog, Ngircd, Reaped, RoomServer, post_json, sibling_binary};
 
 const HOST: &str = env!("CARGO_BIN_EXE_livestream-host");
 const MOD_TOKEN: &str = "test-moderator-token";
@@ -30,30 +30,6 @@ fn ctl(socket: &Path, args: &[&str]) -> serde_json::Value {
 
 fn wait_for(what: &str, check: impl FnMut() -> bool) {
     livestream_testkit::wait_for(what, Duration::from_secs(30), check);
-}
-
-/// POSTs JSON (with `Authorization: Bearer token` when given); returns the
-/// status (0 without an answer) and the body as JSON (`Null` if it is not).
-fn post(url: &str, body: &str, token: Option<&str>) -> (u16, serde_json::Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let mut request = agent.post(url).content_type("application/json");
-    if let Some(token) = token {
-        request = request.header("Authorization", format!("Bearer {token}"));
-    }
-    match request.send(body) {
-        Ok(mut response) => (
-            response.status().as_u16(),
-            response
-                .body_mut()
-                .read_json()
-                .unwrap_or(serde_json::Value::Null),
-        ),
-        Err(_) => (0, serde_json::Value::Null),
-    }
 }
 
 /// A game: `livestream-testsrc` logging every audience event it receives.
@@ -188,7 +164,7 @@ fn audience_reaches_every_game_once_in_order_and_late_games_get_the_backlog_firs
     // Events from all three kinds of source.
     let mut room_ids = Vec::new();
     for n in 1..=3 {
-        let (status, body) = post(
+        let (status, body) = post_json(
             &room.http("/rooms/show/post"),
             &format!(r#"{{"type":"chat","user":"ann","text":"room {n}"}}"#),
             None,
@@ -196,7 +172,7 @@ fn audience_reaches_every_game_once_in_order_and_late_games_get_the_backlog_firs
         assert_eq!(status, 200, "{body}");
         room_ids.push(body["id"].as_str().unwrap().to_owned());
     }
-    let (status, body) = post(
+    let (status, body) = post_json(
         &room.http("/rooms/show/post"),
         r#"{"type":"gift","user":"ann","gift":"rose","count":2}"#,
         None,
@@ -245,7 +221,7 @@ fn audience_reaches_every_game_once_in_order_and_late_games_get_the_backlog_firs
     );
 
     // A moderator deletes "room 2": every game is told, and it leaves the history.
-    let (status, body) = post(
+    let (status, body) = post_json(
         &room.http("/rooms/show/moderate"),
         &format!(r#"{{"type":"delete","id":"{}"}}"#, room_ids[1]),
         Some(MOD_TOKEN),

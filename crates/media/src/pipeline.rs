@@ -150,6 +150,9 @@ pub struct MediaStats {
     pub audio_chunks: AtomicU64,
     /// Audio chunks dropped (late or overlapping entirely).
     pub audio_dropped: AtomicU64,
+    /// Bytes of encoded video and audio leaving the encoders (what every
+    /// output carries before muxing): the stream's measured bitrate.
+    pub bytes_encoded: AtomicU64,
 }
 
 /// A running stream. Dropping it without [`Streamer::stop`] tears the
@@ -197,8 +200,9 @@ impl Streamer {
         let pipeline = gst::Pipeline::with_name("livestream");
         pipeline.use_clock(Some(&gst::SystemClock::obtain()));
 
-        let (video_src, video_tee) = build_video(&pipeline, &config)?;
-        let (audio_src, audio_tee) = build_audio(&pipeline, &config)?;
+        let stats = Arc::new(MediaStats::default());
+        let (video_src, video_tee) = build_video(&pipeline, &config, &stats)?;
+        let (audio_src, audio_tee) = build_audio(&pipeline, &config, &stats)?;
         let mut branches = Branches::new(&pipeline, video_tee, audio_tee, &config.outputs);
         for index in 0..config.outputs.len() {
             branches.build(index)?;
@@ -206,7 +210,6 @@ impl Streamer {
 
         let (events_tx, events) = crossbeam_channel::unbounded();
         let stop = Arc::new(AtomicBool::new(false));
-        let stats = Arc::new(MediaStats::default());
         let latest: Arc<Mutex<Option<VideoFrame>>> = Arc::default();
         let bus_thread = spawn_bus_thread(&pipeline, branches, events_tx, stop.clone())?;
 
@@ -445,8 +448,9 @@ fn video_caps(format: PixelFormat, width: u32, height: u32, fps: u32) -> gst::Ca
 /// waits for the other stream never drains it, so the encoder's thread blocks
 /// (seen at end of stream with a PulseAudio microphone, hanging the stop).
 /// Encoded buffers need no downstream allocator, so the query is refused at
-/// the tee and the encoder uses its default one.
-fn encoded_tee(name: &str) -> Result<gst::Element, MediaError> {
+/// the tee and the encoder uses its default one. Every encoded byte passing
+/// the tee is counted in [`MediaStats::bytes_encoded`].
+fn encoded_tee(name: &str, stats: &Arc<MediaStats>) -> Result<gst::Element, MediaError> {
     let tee = make("tee", Some(name))?;
     tee.set_property("allow-not-linked", true);
     let sink = tee
@@ -460,12 +464,30 @@ fn encoded_tee(name: &str) -> Result<gst::Element, MediaError> {
             _ => gst::PadProbeReturn::Ok,
         }
     });
+    let stats = stats.clone();
+    sink.add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+        move |_, info| {
+            let bytes = match &info.data {
+                Some(gst::PadProbeData::Buffer(buffer)) => buffer.size(),
+                Some(gst::PadProbeData::BufferList(list)) => {
+                    list.iter().map(gst::BufferRef::size).sum()
+                }
+                _ => 0,
+            };
+            stats
+                .bytes_encoded
+                .fetch_add(bytes as u64, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        },
+    );
     Ok(tee)
 }
 
 fn build_video(
     pipeline: &gst::Pipeline,
     config: &MediaConfig,
+    stats: &Arc<MediaStats>,
 ) -> Result<(gst_app::AppSrc, gst::Element), MediaError> {
     let caps = video_caps(PixelFormat::I420, config.width, config.height, config.fps);
     let src = gst_app::AppSrc::builder()
@@ -501,7 +523,7 @@ fn build_video(
     encoder.set_property("key-int-max", config.fps * config.keyframe_seconds);
     let parse = make("h264parse", None)?;
     parse.set_property("config-interval", -1i32);
-    let tee = encoded_tee("vtee")?;
+    let tee = encoded_tee("vtee", stats)?;
     let elements = [
         src.upcast_ref(),
         &convert,
@@ -519,6 +541,7 @@ fn build_video(
 fn build_audio(
     pipeline: &gst::Pipeline,
     config: &MediaConfig,
+    stats: &Arc<MediaStats>,
 ) -> Result<(gst_app::AppSrc, gst::Element), MediaError> {
     let raw_caps = gst_audio::AudioCapsBuilder::new_interleaved()
         .format(gst_audio::AudioFormat::F32le)
@@ -536,7 +559,7 @@ fn build_audio(
     let encoder = make("voaacenc", Some("aenc"))?;
     encoder.set_property("bitrate", (config.audio_kbps * 1000) as i32);
     let parse = make("aacparse", None)?;
-    let tee = encoded_tee("atee")?;
+    let tee = encoded_tee("atee", stats)?;
     let chain = [&mixer, &mixed_filter, &convert, &encoder, &parse, &tee];
     pipeline.add_many(chain)?;
     gst::Element::link_many(chain)?;

@@ -89,7 +89,15 @@ fn files_keep_a_constant_rate_through_a_switch_and_a_gap() {
     let keyframes = stats
         .keyframes_forced
         .load(std::sync::atomic::Ordering::Relaxed);
+    let encoded = stats
+        .bytes_encoded
+        .load(std::sync::atomic::Ordering::Relaxed);
     streamer.stop(Duration::from_secs(10)).unwrap();
+    let flv_len = std::fs::metadata(&flv).unwrap().len();
+    assert!(
+        encoded < flv_len && encoded > flv_len / 2,
+        "the bytes encoded while live ({encoded}) are most of the FLV ({flv_len})"
+    );
 
     assert!(
         repeated >= 10,

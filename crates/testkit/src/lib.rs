@@ -343,6 +343,30 @@ impl Drop for RoomServer {
     }
 }
 
+/// POSTs a JSON `body` (with a bearer `token`); the status (0 when the
+/// request failed outright) and the JSON answer (`Null` if none).
+pub fn post_json(url: &str, body: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let mut request = agent.post(url).content_type("application/json");
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    match request.send(body) {
+        Ok(mut response) => (
+            response.status().as_u16(),
+            response
+                .body_mut()
+                .read_json()
+                .unwrap_or(serde_json::Value::Null),
+        ),
+        Err(_) => (0, serde_json::Value::Null),
+    }
+}
+
 /// Waits up to 10 s until something accepts connections on loopback `port`.
 fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -411,24 +435,29 @@ pub fn audio_start(path: &Path) -> f64 {
 /// Amplitude of each frequency in consecutive windows of the first audio
 /// stream of `path` (mono mix, Goertzel): `levels[window][frequency]`.
 pub fn tone_levels(path: &Path, frequencies: &[f64], window_seconds: f64) -> Vec<Vec<f64>> {
-    const RATE: f64 = 48_000.0;
-    let pcm = ffmpeg_decode(
-        path,
-        &["-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "f32le"],
-    );
-    let samples: Vec<f64> = pcm
-        .chunks_exact(4)
-        .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-        .collect();
-    let window = (RATE * window_seconds) as usize;
-    samples
+    let window = (AUDIO_RATE * window_seconds) as usize;
+    audio_samples(path)
         .chunks_exact(window)
         .map(|chunk| {
             frequencies
                 .iter()
-                .map(|&f| goertzel_amplitude(chunk, f, RATE))
+                .map(|&f| goertzel_amplitude(chunk, f, AUDIO_RATE))
                 .collect()
         })
+        .collect()
+}
+
+/// Sample rate of [`audio_samples`].
+pub const AUDIO_RATE: f64 = 48_000.0;
+
+/// The first audio stream of `path` decoded to mono at [`AUDIO_RATE`].
+pub fn audio_samples(path: &Path) -> Vec<f64> {
+    let pcm = ffmpeg_decode(
+        path,
+        &["-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "f32le"],
+    );
+    pcm.chunks_exact(4)
+        .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
         .collect()
 }
 

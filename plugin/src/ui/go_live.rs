@@ -9,7 +9,7 @@ use livestream_protocol::{MicChoice, StreamPhase, StreamState};
 use crate::state::{HostConnection, LiveStream, LiveStreamRequest};
 
 /// Text of the Go-live button.
-pub(crate) const GO_LIVE: &str = "● Go live";
+pub(crate) const GO_LIVE: &str = "Go live";
 /// Text of the pop-up's start button.
 pub(crate) const START: &str = "Start streaming";
 /// Text of the pop-up's microphone check box.
@@ -30,6 +30,19 @@ pub struct GoLivePrompt {
     /// The player answered "Not now" (the pop-up keeps their choices; the
     /// game should not prompt them again by itself).
     pub declined: bool,
+}
+
+/// On air.
+const RED: egui::Color32 = egui::Color32::from_rgb(230, 40, 40);
+/// Live but not all well (starting, reconnecting).
+const AMBER: egui::Color32 = egui::Color32::from_rgb(230, 170, 40);
+
+/// A filled circle the height of a line (the default fonts have no "●").
+fn dot(ui: &mut egui::Ui, color: egui::Color32) {
+    let height = ui.text_style_height(&egui::TextStyle::Body);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(height * 0.7, height), egui::Sense::hover());
+    ui.painter()
+        .circle_filled(rect.center(), height * 0.3, color);
 }
 
 /// One line saying what the stream does now, for the badge.
@@ -87,12 +100,15 @@ pub(crate) fn go_live_ui(
 
 fn go_live_button(ui: &mut egui::Ui, live: &LiveStream, prompt: &mut GoLivePrompt) {
     let waiting = matches!(live.connection, HostConnection::StartingHost);
-    if ui
-        .add_enabled(!waiting, egui::Button::new(GO_LIVE))
-        .clicked()
-    {
-        prompt.open = true;
-    }
+    ui.horizontal(|ui| {
+        dot(ui, RED);
+        if ui
+            .add_enabled(!waiting, egui::Button::new(GO_LIVE))
+            .clicked()
+        {
+            prompt.open = true;
+        }
+    });
     if waiting {
         ui.label("starting the stream host…");
     }
@@ -108,12 +124,9 @@ fn go_live_button(ui: &mut egui::Ui, live: &LiveStream, prompt: &mut GoLivePromp
 fn badge(ui: &mut egui::Ui, state: &StreamState, requests: &mut MessageWriter<LiveStreamRequest>) {
     ui.horizontal(|ui| {
         let live = matches!(state.phase, StreamPhase::Live);
-        let dot = if live {
-            egui::Color32::from_rgb(230, 40, 40)
-        } else {
-            egui::Color32::from_rgb(230, 170, 40)
-        };
-        ui.colored_label(dot, egui::RichText::new("● LIVE").strong());
+        let color = if live { RED } else { AMBER };
+        dot(ui, color);
+        ui.colored_label(color, egui::RichText::new("LIVE").strong());
         ui.label(uptime_text(state.stats.uptime_ms));
         if state.mic == MicChoice::On {
             ui.label("🎤");
@@ -134,7 +147,7 @@ fn popup(
     prompt: &mut GoLivePrompt,
     requests: &mut MessageWriter<LiveStreamRequest>,
 ) {
-    egui::Window::new("Go live")
+    egui::Window::new("Start a live stream")
         .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
         .collapsible(false)
         .resizable(false)

@@ -1,0 +1,165 @@
+//! Shared by the end-to-end tests: the workspace's built binaries, the host
+//! and the demo games started as children (logs in the test's temp dir,
+//! stopped by pid), and what the recordings look like.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use livestream_testkit::{Reaped, wait_for};
+
+/// Output size and rate of every test stream (small: software rendering).
+pub const SIZE: &str = "320x180";
+/// Output frames per second.
+pub const FPS: u32 = 15;
+
+/// A binary of the workspace, built next to this test (`cargo test --workspace`).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let path = exe.parent().and_then(Path::parent).unwrap().join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built; run `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
+
+/// `livestream-host --headless` on a socket in `dir`, with its log in `dir/host.log`.
+pub struct Host {
+    /// The host process.
+    pub process: Reaped,
+    /// Its game socket.
+    pub socket: PathBuf,
+}
+
+impl Host {
+    /// Starts the host with `args` (outputs, mic, …) and waits for its socket.
+    pub fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let socket = dir.join("sock/host.sock");
+        let process = Reaped::spawn(
+            Command::new(binary("livestream-host"))
+                .envs(env.iter().copied())
+                .stderr(log(dir, "host"))
+                .args(["--headless", "--size", SIZE, "--fps", &FPS.to_string()])
+                .args(["--bitrate", "600", "--preset", "ultrafast"])
+                .arg("--socket")
+                .arg(&socket)
+                .args(args),
+        );
+        wait_for("the host's socket", Duration::from_secs(20), || {
+            socket.exists()
+        });
+        Self { process, socket }
+    }
+
+    /// Starts the host recording to `dir/out.mkv` with microphone `mic` and
+    /// `extra` arguments; the host and the recording's path.
+    pub fn recording(dir: &Path, mic: &str, extra: &[&str]) -> (Self, PathBuf) {
+        let recording = dir.join("out.mkv");
+        let output = format!("file:{}", recording.display());
+        let args = [&["--mic", mic, "--output", &output], extra].concat();
+        (Self::start(dir, &args, &[]), recording)
+    }
+
+    /// `livestream-host ctl ARGS` against this host; its JSON answer.
+    pub fn ctl(&self, args: &[&str]) -> serde_json::Value {
+        livestream_testkit::ctl(&binary("livestream-host"), &self.socket, args)
+    }
+
+    /// Names of the connected games.
+    pub fn games(&self) -> Vec<String> {
+        self.ctl(&["status"])["games"]
+            .as_array()
+            .map(|games| {
+                games
+                    .iter()
+                    .filter_map(|g| g["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Waits until `n` games are connected.
+    pub fn wait_games(&self, n: usize) {
+        wait_for(&format!("{n} games"), Duration::from_secs(60), || {
+            self.games().len() == n
+        });
+    }
+}
+
+/// A log file for a child's stderr in the test's directory.
+pub fn log(dir: &Path, name: &str) -> std::fs::File {
+    std::fs::File::create(dir.join(format!("{name}.log"))).unwrap()
+}
+
+/// Starts demo game `game` (`dodge`, `snake`) connected to `host`, logging to `dir/LOG.log`.
+pub fn demo_game(dir: &Path, host: &Host, game: &str, log_name: &str, args: &[&str]) -> Reaped {
+    demo_game_with(dir, host, game, log_name, args, &[])
+}
+
+/// [`demo_game`] with extra environment variables (e.g. `DISPLAY`).
+pub fn demo_game_with(
+    dir: &Path,
+    host: &Host,
+    game: &str,
+    log_name: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Reaped {
+    Reaped::spawn(
+        Command::new(binary(&format!("demo-{game}")))
+            .env("LIVESTREAM_SOCKET", &host.socket)
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(log(dir, log_name)),
+    )
+}
+
+/// Which demo game a picture shows, told by its dominant colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colour {
+    /// Dodge's blue.
+    Blue,
+    /// Snake's green.
+    Green,
+    /// Neither (start-up black, a mix).
+    Other,
+}
+
+/// The dominant colour of an RGB picture.
+pub fn colour_of(rgb: &[u8]) -> Colour {
+    let n = (rgb.len() / 3).max(1) as f64;
+    let mean = |c: usize| {
+        rgb.iter()
+            .skip(c)
+            .step_by(3)
+            .map(|&v| f64::from(v))
+            .sum::<f64>()
+            / n
+    };
+    let (r, g, b) = (mean(0), mean(1), mean(2));
+    if b > r + 40.0 && b > g + 20.0 {
+        Colour::Blue
+    } else if g > r + 40.0 && g > b + 20.0 {
+        Colour::Green
+    } else {
+        Colour::Other
+    }
+}
+
+/// Asserts that frame times (seconds) step at exactly the output rate.
+pub fn assert_no_missing_frames(times: &[f64]) {
+    let step = 1.0 / f64::from(FPS);
+    for pair in times.windows(2) {
+        assert!(
+            (pair[1] - pair[0] - step).abs() < 0.012,
+            "a gap in the output at {:.3} s: {:.3} s between frames",
+            pair[0],
+            pair[1] - pair[0]
+        );
+    }
+}
