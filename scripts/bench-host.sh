@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 source scripts/lib/common.sh
 size=${1:-1280x720}; seconds=${2:-10}; runs=${3:-3}; preset=${4:-veryfast}
-cargo build --workspace --bins --locked --quiet
+build_binaries
 bin=$(target_dir)/debug
 dir=$(mktemp -d -t livestream-bench.XXXXXX)
 pids=()

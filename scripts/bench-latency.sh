@@ -6,5 +6,6 @@
 #   scripts/bench-latency.sh [SIZE=640x360] [SECONDS=10] [PRESET=veryfast]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --workspace --bins --locked --quiet
-exec cargo run --quiet --locked -p livestream-host --example latency -- "$@"
+source scripts/lib/common.sh
+build_binaries
+exec "$(target_dir)/debug/examples/latency" "$@"

@@ -10,7 +10,7 @@ source scripts/lib/common.sh
 
 "$root/scripts/setup.sh"
 echo "demo: building (first build of Bevy takes ~10 minutes on 2 cores)"
-cargo build --workspace --bins --locked --quiet
+build_binaries
 bin=$(target_dir)/debug
 
 DEMO_DIR=${DEMO_DIR:-$(mktemp -d -t livestream-demo.XXXXXX)}

@@ -19,7 +19,7 @@ size=800x450
 if [[ -z ${SCREENSHOT_GAME_IN_XVFB:-} ]]; then
   command -v xvfb-run > /dev/null || { echo "screenshot-game: xvfb-run missing (run scripts/setup.sh)" >&2; exit 1; }
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(target_dir)}
-  cargo build -p livestream-host -p demo-snake --locked --quiet
+  build_binaries
   SCREENSHOT_GAME_IN_XVFB=1 exec xvfb-run -a -s "-screen 0 ${size}x24" "$0" "$out"
 fi
 

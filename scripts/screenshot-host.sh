@@ -19,7 +19,7 @@ out=$(realpath -m "${1:?usage: screenshot-host.sh OUT.png}")
 if [[ -z ${SCREENSHOT_HOST_IN_XVFB:-} ]]; then
   command -v xvfb-run > /dev/null || { echo "screenshot-host: xvfb-run missing (run scripts/setup.sh)" >&2; exit 1; }
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(target_dir)}
-  cargo build -p livestream-host -p livestream-testsrc --locked --quiet
+  build_binaries
   SCREENSHOT_HOST_IN_XVFB=1 exec xvfb-run -a -s "-screen 0 1280x800x24" "$0" "$out"
 fi
 

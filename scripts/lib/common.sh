@@ -36,3 +36,11 @@ stop_pid() {
 target_dir() {
   echo "${CARGO_TARGET_DIR:-$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)/target}"
 }
+
+# Builds every binary of the workspace. Through `cargo test --no-run`, so the
+# dependencies get the same features as in the test suite and both share one
+# build (`cargo build --bins` alone would compile Bevy a second time).
+build_binaries() {
+  cargo test --workspace --no-run --locked --quiet 2>&1 | grep -v '^ *Executable ' || true
+  [[ ${PIPESTATUS[0]} -eq 0 ]]
+}
