@@ -66,14 +66,48 @@ impl Plugin for HeadlessPlugin {
     }
 }
 
-/// Points cameras that target the (absent) primary window at the offscreen image.
+/// Points cameras that target the (absent) primary window at the offscreen
+/// image. The first one also becomes the default UI camera (`bevy_ui` only
+/// picks window cameras by itself), so the game's HUD draws as with a window.
 fn retarget_window_cameras(
     target: Res<HeadlessTarget>,
-    mut cameras: Query<&mut RenderTarget, Added<Camera>>,
+    mut cameras: Query<(Entity, &mut RenderTarget), Added<Camera>>,
+    ui_cameras: Query<(), With<IsDefaultUiCamera>>,
+    mut commands: Commands,
 ) {
-    for mut camera_target in &mut cameras {
+    let mut has_ui_camera = !ui_cameras.is_empty();
+    for (entity, mut camera_target) in &mut cameras {
         if matches!(*camera_target, RenderTarget::Window(WindowRef::Primary)) {
             *camera_target = RenderTarget::Image(target.0.clone().into());
+            if !has_ui_camera {
+                commands.entity(entity).insert(IsDefaultUiCamera);
+                has_ui_camera = true;
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_cameras_draw_offscreen_and_the_first_one_gets_the_hud() {
+        let mut app = App::new();
+        app.init_resource::<Assets<Image>>()
+            .insert_resource(HeadlessTarget(Handle::default()))
+            .add_systems(Update, retarget_window_cameras);
+        let first = app.world_mut().spawn(Camera2d).id();
+        let second = app.world_mut().spawn(Camera2d).id();
+        app.update();
+        let world = app.world();
+        for camera in [first, second] {
+            assert!(matches!(
+                world.get::<RenderTarget>(camera),
+                Some(RenderTarget::Image(_))
+            ));
+        }
+        assert!(world.get::<IsDefaultUiCamera>(first).is_some());
+        assert!(world.get::<IsDefaultUiCamera>(second).is_none());
     }
 }

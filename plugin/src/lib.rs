@@ -47,9 +47,9 @@ pub use ui::{AudienceFeed, ChatLine, GoLivePrompt, Highlight, LiveStreamUiPlugin
 pub mod prelude {
     pub use crate::headless::{HeadlessPlugin, headless_default_plugins};
     pub use crate::{
-        AudienceFeed, AudienceMessage, GameAudio, GoLivePrompt, LiveStream, LiveStreamPlugin,
-        LiveStreamRequest, LiveStreamSettings, LiveStreamSystems, LiveStreamUiPlugin, MicChoice,
-        StreamStateChanged, Streamable,
+        AudienceEventKind, AudienceFeed, AudienceMessage, GameAudio, GoLivePrompt, LiveStream,
+        LiveStreamPlugin, LiveStreamRequest, LiveStreamSettings, LiveStreamSystems,
+        LiveStreamUiPlugin, MicChoice, StreamStateChanged, Streamable,
     };
 }
 

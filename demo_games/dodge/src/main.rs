@@ -16,7 +16,6 @@ mod lane;
 mod scene;
 
 use bevy::prelude::*;
-use bevy_livestream::AudienceEventKind;
 use bevy_livestream::prelude::*;
 use clap::Parser;
 

@@ -132,8 +132,6 @@ fn setup(
         DebandDither::Disabled,
         // The game's picture (with its HUD) is what viewers see.
         Streamable,
-        // The HUD draws on this camera also when it renders offscreen (headless).
-        IsDefaultUiCamera,
     ));
     commands.spawn((
         DirectionalLight::default(),

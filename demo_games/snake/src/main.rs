@@ -17,7 +17,6 @@ use std::time::Duration;
 use bevy::camera::ScalingMode;
 use bevy::prelude::*;
 use bevy::render::view::Msaa;
-use bevy_livestream::AudienceEventKind;
 use bevy_livestream::prelude::*;
 use clap::Parser;
 
@@ -193,8 +192,6 @@ fn setup(mut commands: Commands, mut rng: ResMut<Rng>, mut sfx: Sfx) {
         Msaa::Off,
         // The game's picture (with its HUD) is what viewers see.
         Streamable,
-        // The HUD draws on this camera also when it renders offscreen (headless).
-        IsDefaultUiCamera,
     ));
     let (w, h) = (WIDTH as f32, HEIGHT as f32);
     commands.spawn((
