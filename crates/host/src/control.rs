@@ -161,6 +161,7 @@ fn status_document<'a>(
         "mic": state.mic == MicChoice::On,
         "shown": state.stats.shown_game,
         "switches": streaming.switches,
+        "switch_to_picture_ms": streaming.switch_times_ms,
         "reconnects": streaming.reconnects,
         "uptime_ms": state.stats.uptime_ms,
         "frames_pushed": state.stats.frames_pushed,

@@ -115,7 +115,7 @@ pub fn read_games(
         &mut GameStats,
         &GameLink,
     )>,
-    streaming: Res<Streaming>,
+    mut streaming: ResMut<Streaming>,
     mut stream_commands: MessageWriter<StreamCommand>,
     mut frame_tap: Option<ResMut<FrameTap>>,
 ) {
@@ -158,6 +158,7 @@ pub fn read_games(
                             envelope.payload,
                         ));
                         stats.frames_streamed += 1;
+                        streaming.frame_streamed(game.game_id);
                     }
                 }
                 GameMessage::AudioChunk(header) => {

@@ -1,6 +1,7 @@
 //! The stream's life: going live and stopping, following the shown game,
 //! telling every game the stream state, and ending cleanly.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
@@ -30,6 +31,9 @@ pub enum StreamCommand {
     Stop,
 }
 
+/// Switch times kept for `ctl status`.
+const SWITCH_HISTORY: usize = 16;
+
 /// Span of the measured bitrate.
 const BITRATE_WINDOW: Duration = Duration::from_secs(2);
 
@@ -54,6 +58,11 @@ pub struct Streaming {
     pub reconnects: u64,
     /// Encoded bytes per second over the last seconds, from the pipeline's counter.
     bitrate: RateMeter,
+    /// A switch waiting for the new game's first frame on the stream: (game, since).
+    switch_pending: Option<(u64, Instant)>,
+    /// Milliseconds from each recent switch (live) to the new game's first
+    /// frame handed to the stream, oldest first (the last 16).
+    pub switch_times_ms: VecDeque<u64>,
     /// The game whose frames fed the stream last (kept while nothing is shown).
     last_fed: Option<u64>,
     /// When the state was last broadcast.
@@ -78,6 +87,8 @@ impl Default for Streaming {
             switches: 0,
             reconnects: 0,
             bitrate: RateMeter::new(BITRATE_WINDOW),
+            switch_pending: None,
+            switch_times_ms: VecDeque::new(),
             last_fed: None,
             last_broadcast: None,
             dirty: false,
@@ -88,6 +99,26 @@ impl Default for Streaming {
 }
 
 impl Streaming {
+    /// Starts timing a switch to `game_id` (only while live: then the new
+    /// game is asked for media and its first frame ends the switch).
+    fn switch_started(&mut self, game_id: u64) {
+        self.switch_pending = self.streamer.is_some().then(|| (game_id, Instant::now()));
+    }
+
+    /// A frame of `game_id` goes to the stream now; ends a switch to it.
+    pub fn frame_streamed(&mut self, game_id: u64) {
+        if let Some((to, since)) = self.switch_pending
+            && to == game_id
+        {
+            self.switch_pending = None;
+            if self.switch_times_ms.len() == SWITCH_HISTORY {
+                self.switch_times_ms.pop_front();
+            }
+            self.switch_times_ms
+                .push_back(since.elapsed().as_millis() as u64);
+        }
+    }
+
     /// Samples the pipeline's encoded-bytes counter (restarts with each stream).
     fn measure_bitrate(&mut self) {
         let bytes = self.streamer.as_ref().map(|s| {
@@ -316,6 +347,7 @@ pub fn follow_shown_game(
                 streaming.switches += 1;
             }
             streaming.last_fed = Some(to);
+            streaming.switch_started(to);
             info!(from = ?from, to, "switch: stream follows game {to}");
         }
         Selection::NothingShown { from } => {
@@ -420,4 +452,24 @@ pub fn game_status(game: &SubGame, status: &DisplayStatus, stats: &GameStats) ->
         "frames_lost": stats.frames_lost,
         "audio_chunks": stats.audio_chunks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_switch_ends_with_the_new_games_first_frame_and_history_is_bounded() {
+        let mut streaming = Streaming::default();
+        streaming.switch_started(2);
+        assert_eq!(streaming.switch_pending, None, "not live: nothing to time");
+        for _ in 0..SWITCH_HISTORY + 3 {
+            streaming.switch_pending = Some((2, Instant::now()));
+            streaming.frame_streamed(1); // the old game's frame: still switching
+            assert!(streaming.switch_pending.is_some());
+            streaming.frame_streamed(2);
+            assert_eq!(streaming.switch_pending, None);
+        }
+        assert_eq!(streaming.switch_times_ms.len(), SWITCH_HISTORY);
+    }
 }
