@@ -11,16 +11,7 @@ cd "$root"
 source scripts/lib/common.sh
 size=${1:-1280x720}; seconds=${2:-10}; runs=${3:-3}; preset=${4:-veryfast}
 build_binaries
-bin=$(target_dir)/debug
-dir=$(mktemp -d -t livestream-bench.XXXXXX)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do stop_pid "$pid"; done; rm -rf "$dir"; }
-trap cleanup EXIT INT TERM
-
-port=$(free_port)
-scripts/nginx-rtmp.sh "$dir/ingest" "$port" & pids+=($!)
-wait_for_port "$port" 10
-socket=$dir/sock/host.sock
+bench_ingest
 "$bin/livestream-host" --headless --socket "$socket" --output "rtmp://127.0.0.1:$port/live/bench" \
   --size "$size" --fps 30 --bitrate 2500 --preset "$preset" --mic test-tone --stay \
   2> "$dir/host.log" & host=$!; pids+=($host)
