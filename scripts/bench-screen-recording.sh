@@ -15,10 +15,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 source scripts/lib/common.sh
 seconds=${1:-15}; runs=${2:-2}; size=${3:-640x360}
-if [[ -z ${BENCH_IN_XVFB:-} ]]; then
-  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(target_dir)}
-  build_binaries
-  BENCH_IN_XVFB=1 exec xvfb-run -a -s "-screen 0 ${size}x24" "$0" "$seconds" "$runs" "$size"
-fi
+in_xvfb "$size" "$0" "$seconds" "$runs" "$size"
 export LIVESTREAM_BIN=$(target_dir)/debug
 exec python3 scripts/lib/screen_recording.py "$seconds" "$runs" "$size"

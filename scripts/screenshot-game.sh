@@ -16,12 +16,7 @@ source scripts/lib/common.sh
 out=$(realpath -m "${1:?usage: screenshot-game.sh OUT_DIR}")
 size=800x450
 
-if [[ -z ${SCREENSHOT_GAME_IN_XVFB:-} ]]; then
-  command -v xvfb-run > /dev/null || { echo "screenshot-game: xvfb-run missing (run scripts/setup.sh)" >&2; exit 1; }
-  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(target_dir)}
-  build_binaries
-  SCREENSHOT_GAME_IN_XVFB=1 exec xvfb-run -a -s "-screen 0 ${size}x24" "$0" "$out"
-fi
+in_xvfb "$size" "$0" "$out"
 
 bin=$(target_dir)/debug
 work=$(mktemp -d -t livestream-screenshot.XXXXXX)

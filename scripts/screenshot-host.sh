@@ -15,13 +15,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 source scripts/lib/common.sh
 out=$(realpath -m "${1:?usage: screenshot-host.sh OUT.png}")
+mkdir -p "$(dirname "$out")"
 
-if [[ -z ${SCREENSHOT_HOST_IN_XVFB:-} ]]; then
-  command -v xvfb-run > /dev/null || { echo "screenshot-host: xvfb-run missing (run scripts/setup.sh)" >&2; exit 1; }
-  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(target_dir)}
-  build_binaries
-  SCREENSHOT_HOST_IN_XVFB=1 exec xvfb-run -a -s "-screen 0 1280x800x24" "$0" "$out"
-fi
+in_xvfb 1280x800 "$0" "$out"
 
 bin=$(target_dir)/debug
 work=$(mktemp -d -t livestream-screenshot.XXXXXX)

@@ -58,3 +58,15 @@ bench_ingest() {
   wait_for_port "$port" 10
   socket=$dir/sock/host.sock
 }
+
+# Builds, then runs the calling script again inside a private X server
+# (xvfb-run) with screen SIZE (WxH) and the same arguments; returns in that
+# second run. Usage: in_xvfb SIZE "$0" "$@"
+in_xvfb() {
+  local size=$1; shift
+  [[ -n ${LIVESTREAM_IN_XVFB:-} ]] && return 0
+  command -v xvfb-run > /dev/null || { echo "$(basename "$1"): xvfb-run missing (run scripts/setup.sh)" >&2; exit 1; }
+  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(target_dir)}
+  build_binaries
+  LIVESTREAM_IN_XVFB=1 exec xvfb-run -a -s "-screen 0 ${size}x24" "$@"
+}

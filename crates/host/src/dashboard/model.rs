@@ -271,7 +271,7 @@ pub fn update_model(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::path::PathBuf;
 
     use livestream_interaction::AudienceEventKind;
@@ -280,7 +280,11 @@ mod tests {
     use super::*;
     use crate::settings::ConfiguredGame;
 
-    fn game(game_id: u64, name: &str) -> (SubGame, DisplayStatus, GameStats) {
+    /// A connected, hidden game (the dashboard tests share it).
+    pub(in crate::dashboard) fn game(
+        game_id: u64,
+        name: &str,
+    ) -> (SubGame, DisplayStatus, GameStats) {
         (
             SubGame {
                 game_id,

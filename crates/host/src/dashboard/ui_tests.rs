@@ -15,15 +15,13 @@ use bevy::prelude::*;
 use bevy::shader::Shader;
 use bevy::window::{CursorMoved, ExitCondition, PrimaryWindow, WindowEvent, WindowResolution};
 use bevy_egui::{EguiFullOutput, EguiPlugin, EguiPostUpdateSet, egui};
-use livestream_ipc::monotonic_ns;
-use livestream_protocol::{
-    Capabilities, DisplayReason, MicChoice, PixelFormat, StreamPhase, VideoFrameHeader, Visibility,
-};
+use livestream_protocol::{MicChoice, PixelFormat, StreamPhase, VideoFrameHeader};
 
+use super::model::tests::game;
 use super::{DashboardHostPlugin, DashboardLink, DashboardWindowPlugin, FrameTap};
 use crate::audience::Audience;
 use crate::children::{Children, LaunchGame};
-use crate::games::{DisplayCommand, DisplayStatus, GameStats, SubGame};
+use crate::games::DisplayCommand;
 use crate::settings::{ConfiguredGame, HostSettings};
 use crate::stream::{StreamCommand, Streaming, TerminationRequested};
 
@@ -63,26 +61,6 @@ fn record_texts(outputs: Query<&EguiFullOutput>, mut texts: ResMut<DrawnTexts>) 
 
 fn record<M: Message + Clone>(mut messages: MessageReader<M>, mut written: ResMut<Written<M>>) {
     written.0.extend(messages.read().cloned());
-}
-
-fn game(game_id: u64, name: &str) -> impl Bundle {
-    (
-        SubGame {
-            game_id,
-            name: name.into(),
-            pid: 1,
-            capabilities: Capabilities {
-                video_formats: vec![PixelFormat::I420],
-                audio: None,
-            },
-        },
-        DisplayStatus {
-            visibility: Visibility::Hidden,
-            reason: DisplayReason::Startup,
-            since_ns: monotonic_ns(),
-        },
-        GameStats::default(),
-    )
 }
 
 /// The dashboard on a 1280×720 primary window, with games `alpha` (7) and
