@@ -41,6 +41,10 @@ pub struct Args {
     /// The name the host knows this game by (default: the game's own), to run two copies.
     #[arg(long)]
     pub name: Option<String>,
+    /// For benchmarks: write a line per frame (`SECONDS FRAME_MS CAPTURING`)
+    /// to this file and, on `--duration`, the streaming counters (`# stats {…}`).
+    #[arg(long)]
+    pub frame_log: Option<PathBuf>,
 }
 
 impl Args {
@@ -115,6 +119,39 @@ pub fn add_base_plugins(app: &mut App, args: &Args, title: &str) {
         app.insert_resource(ExitAfter(limit))
             .add_systems(Last, exit_after);
     }
+    if let Some(path) = &args.frame_log {
+        match std::fs::File::create(path) {
+            Ok(file) => {
+                app.insert_resource(FrameLog(std::io::LineWriter::new(file)))
+                    .add_systems(Last, log_frame.before(exit_after));
+            }
+            Err(err) => error!("--frame-log {}: {err}", path.display()),
+        }
+    }
+}
+
+/// `--frame-log`: where each frame's time goes.
+#[derive(Resource)]
+struct FrameLog(std::io::LineWriter<std::fs::File>);
+
+impl FrameLog {
+    fn write(&mut self, line: std::fmt::Arguments) {
+        use std::io::Write as _;
+        if let Err(err) = writeln!(self.0, "{line}") {
+            error!("--frame-log: {err}");
+        }
+    }
+}
+
+/// Logs this frame's time and whether the host has the game capturing.
+fn log_frame(mut log: ResMut<FrameLog>, time: Res<Time<Real>>, live: Res<LiveStream>) {
+    let capturing = live.media.as_ref().is_some_and(|media| media.video);
+    log.write(format_args!(
+        "{:.4} {:.3} {}",
+        time.elapsed_secs_f64(),
+        time.delta_secs_f64() * 1000.0,
+        u8::from(capturing)
+    ));
 }
 
 /// A small deterministic PRNG (xorshift64*), seeded from the clock.
@@ -370,6 +407,8 @@ fn exit_after(
     limit: Res<ExitAfter>,
     time: Res<Time<Real>>,
     frames: Res<FrameCount>,
+    live: Res<LiveStream>,
+    frame_log: Option<ResMut<FrameLog>>,
     mut exit: MessageWriter<AppExit>,
 ) {
     let elapsed = time.elapsed();
@@ -380,6 +419,20 @@ fn exit_after(
             frames.0,
             f64::from(frames.0) / secs.max(1e-3)
         );
+        if let Some(mut log) = frame_log {
+            let s = &live.stats;
+            log.write(format_args!(
+                "# stats {{\"frames\":{},\"frames_captured\":{},\"frames_sent\":{},\"frames_skipped\":{},\"frames_dropped\":{},\"video_bytes\":{},\"audio_chunks_sent\":{},\"audio_frames_dropped\":{}}}",
+                frames.0,
+                s.frames_captured,
+                s.frames_sent,
+                s.frames_skipped,
+                s.frames_dropped,
+                s.video_bytes,
+                s.audio_chunks_sent,
+                s.audio_frames_dropped
+            ));
+        }
         exit.write(AppExit::Success);
     }
 }

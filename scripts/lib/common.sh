@@ -45,20 +45,6 @@ build_binaries() {
   [[ ${PIPESTATUS[0]} -eq 0 ]]
 }
 
-# A benchmark's temp dir and private nginx-rtmp ingest. Sets bin, dir, port,
-# socket (for the host) and pids (children to stop); everything is stopped
-# and removed on exit.
-bench_ingest() {
-  bin=$(target_dir)/debug
-  dir=$(mktemp -d -t livestream-bench.XXXXXX)
-  pids=()
-  trap 'for pid in "${pids[@]}"; do stop_pid "$pid"; done; rm -rf "$dir"' EXIT INT TERM
-  port=$(free_port)
-  scripts/nginx-rtmp.sh "$dir/ingest" "$port" & pids+=($!)
-  wait_for_port "$port" 10
-  socket=$dir/sock/host.sock
-}
-
 # Builds, then runs the calling script again inside a private X server
 # (xvfb-run) with screen SIZE (WxH) and the same arguments; returns in that
 # second run. Usage: in_xvfb SIZE "$0" "$@"

@@ -13,11 +13,16 @@ pub const SIZE: &str = "320x180";
 /// Output frames per second.
 pub const FPS: u32 = 15;
 
-/// A binary of the workspace, built next to this test (`cargo test --workspace`).
+/// A binary of the workspace, built next to the running test or benchmark
+/// (`cargo test --workspace`).
 pub fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    // target/<profile>/deps/<test> → target/<profile>/<name>
-    let path = exe.parent().and_then(Path::parent).unwrap().join(name);
+    let exe = std::env::current_exe().expect("own executable");
+    // target/<profile>/deps/<test> or target/<profile>/<bench> → target/<profile>/<name>
+    let mut dir = exe.parent().expect("executable in a directory");
+    if dir.ends_with("deps") || dir.ends_with("examples") {
+        dir = dir.parent().expect("target/<profile>");
+    }
+    let path = dir.join(name);
     assert!(
         path.is_file(),
         "{} is not built; run `cargo test --workspace`",
@@ -35,15 +40,24 @@ pub struct Host {
 }
 
 impl Host {
-    /// Starts the host with `args` (outputs, mic, …) and waits for its socket.
+    /// Starts the host with the tests' stream settings ([`SIZE`], [`FPS`],
+    /// 600 kbit/s, `ultrafast`) and `args` (outputs, mic, …); waits for its socket.
     pub fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let fps = FPS.to_string();
+        let settings = ["--size", SIZE, "--fps", &fps, "--bitrate", "600"];
+        let args = [&settings[..], &["--preset", "ultrafast"], args].concat();
+        Self::spawn(dir, &args, env)
+    }
+
+    /// Starts `livestream-host --headless` with only `args` (benchmarks set
+    /// their own stream settings); waits for its socket.
+    pub fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let socket = dir.join("sock/host.sock");
         let process = Reaped::spawn(
             Command::new(binary("livestream-host"))
                 .envs(env.iter().copied())
                 .stderr(log(dir, "host"))
-                .args(["--headless", "--size", SIZE, "--fps", &FPS.to_string()])
-                .args(["--bitrate", "600", "--preset", "ultrafast"])
+                .arg("--headless")
                 .arg("--socket")
                 .arg(&socket)
                 .args(args),

@@ -3,4 +3,5 @@
 //! and benchmarks can decode the frame counter back out of a recording.
 
 pub mod pattern;
+pub mod sync_marks;
 pub mod tone;

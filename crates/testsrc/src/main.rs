@@ -13,7 +13,7 @@ use livestream_protocol::{
     AudioChunkHeader, AudioFormat, Capabilities, DisplayReason, DisplayReport, GameMessage, Hello,
     HostMessage, MediaRequest, MicChoice, PixelFormat, VideoFrameHeader, Visibility,
 };
-use livestream_testsrc::{pattern, tone::Tone};
+use livestream_testsrc::{pattern, sync_marks::SyncMarks, tone::Tone};
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -68,6 +68,10 @@ struct Args {
     /// so a benchmark can tell when each burned-in counter left the game.
     #[arg(long)]
     frame_log: Option<PathBuf>,
+    /// A/V sync marks instead of the tone: every this many seconds the picture
+    /// turns white and a click starts at the same capture instant.
+    #[arg(long)]
+    flash_every: Option<f64>,
     /// Keep trying to connect for this many seconds.
     #[arg(long, default_value_t = 10.0)]
     connect_timeout: f64,
@@ -137,7 +141,7 @@ fn connect_with_retry(args: &Args) -> Result<livestream_ipc::Connection, Connect
             std::process::id(),
             Capabilities {
                 video_formats: vec![format],
-                audio: (args.tone > 0.0).then_some(AudioFormat {
+                audio: (args.tone > 0.0 || args.flash_every.is_some()).then_some(AudioFormat {
                     sample_rate: SAMPLE_RATE,
                     channels: CHANNELS,
                 }),
@@ -229,6 +233,10 @@ fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
         fps: args.fps,
     };
     let mut tone = Tone::new(args.tone, SAMPLE_RATE, CHANNELS, 0.25);
+    let mut marks = args
+        .flash_every
+        .map(|seconds| SyncMarks::new((seconds * 1e9) as u64));
+    let sends_audio = args.tone > 0.0 || marks.is_some();
     let started = Instant::now();
     let end = args.duration.map(|s| started + Duration::from_secs_f64(s));
     let interval = Duration::from_secs_f64(1.0 / f64::from(args.fps.max(1)));
@@ -284,7 +292,11 @@ fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
         }
         let timestamp_ns = monotonic_ns();
         if wanted.video {
-            let rgba = pattern::render_rgba(width, height, frame_number);
+            let rgba = if marks.as_mut().is_some_and(|m| m.flash(timestamp_ns)) {
+                vec![255; (width * height * 4) as usize]
+            } else {
+                pattern::render_rgba(width, height, frame_number)
+            };
             let pixels = match format {
                 PixelFormat::I420 => pattern::rgba_to_i420(&rgba, width, height),
                 PixelFormat::Rgba8 => rgba,
@@ -304,7 +316,7 @@ fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
             report.frames_sent += 1;
             frame_number += 1;
         }
-        if wanted.audio && args.tone > 0.0 {
+        if wanted.audio && sends_audio {
             // Keep the audio timeline continuous; resync only after a stall.
             let continuous = audio_ts.unwrap_or(timestamp_ns);
             let start = if continuous.abs_diff(timestamp_ns) > 100_000_000 {
@@ -321,10 +333,12 @@ fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
             };
             audio_ts =
                 Some(start + u64::from(samples_per_tick) * 1_000_000_000 / u64::from(SAMPLE_RATE));
-            link.outbox().send_with_payload(
-                GameMessage::AudioChunk(header),
-                tone.next_chunk(samples_per_tick),
-            )?;
+            let samples = match &marks {
+                Some(marks) => marks.audio(start, samples_per_tick, SAMPLE_RATE, CHANNELS),
+                None => tone.next_chunk(samples_per_tick),
+            };
+            link.outbox()
+                .send_with_payload(GameMessage::AudioChunk(header), samples)?;
             report.audio_chunks_sent += 1;
         }
     };

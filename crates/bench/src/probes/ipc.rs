@@ -1,12 +1,10 @@
-//! Frames across the local socket vs memcpy on the same machine, in one run.
-//!
-//! `cargo bench -p livestream-ipc --bench socket_throughput` prints one JSON
-//! object: for 720p and 1080p I420 (and 720p RGBA), frames/s and bytes/s
-//! received by the host side, and the ratio to memcpy of the same frame size
-//! measured in the same run, both streaming through RAM (fresh frames, the
-//! budget's reference) and cache-resident (the same frame again and again).
-//! Repeated runs give min/median/max.
+//! Frames across the local socket vs memcpy on the same machine, in one run:
+//! for 720p and 1080p I420 (and 720p RGBA), bytes per second received by the
+//! host side over the bytes per second of memcpy of the same frame size,
+//! both through RAM (fresh frames: the budget's reference) and cache-resident
+//! (the same frame again and again).
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use livestream_ipc::{
@@ -14,13 +12,46 @@ use livestream_ipc::{
 };
 use livestream_protocol::{Capabilities, GameMessage, Hello, PixelFormat, VideoFrameHeader};
 
-const RUNS: usize = 5;
+use crate::report::Measured;
+
+pub const WHAT: &str = "frames through the local socket (pooled payloads, host side draining) vs memcpy of the same size through RAM and cache-resident, in one run";
+
 const RUN_TIME: Duration = Duration::from_millis(1500);
 
-/// memcpy of frame-sized blocks. `hot`: the same two frames over and over
-/// (they stay in the CPU cache: cache bandwidth). Otherwise: through 256 MiB
-/// of distinct frames, so every copy streams from and to RAM, as a capture's
-/// fresh frames do (memory bandwidth).
+pub fn run(dir: &Path) -> Measured {
+    let server = Server::bind(ServerConfig::new(dir.join("host.sock"))).expect("bind");
+    let cases = [
+        ("720p_i420", PixelFormat::I420, 1280, 720),
+        ("1080p_i420", PixelFormat::I420, 1920, 1080),
+        ("720p_rgba", PixelFormat::Rgba8, 1280, 720),
+    ];
+    let mut measured = Measured::default();
+    for (name, format, width, height) in cases {
+        let frame_len = VideoFrameHeader::packed(format, width, height)
+            .payload_len()
+            .expect("valid geometry");
+        let copy = memcpy_bytes_per_sec(frame_len, false);
+        let copy_hot = memcpy_bytes_per_sec(frame_len, true);
+        let socket = socket_run(&server, format, width, height);
+        measured.set(&format!("{name}_frames_per_s"), socket.frames_per_sec);
+        measured.set(
+            &format!("{name}_socket_gb_per_s"),
+            socket.bytes_per_sec / 1e9,
+        );
+        measured.set(&format!("{name}_memcpy_ram_gb_per_s"), copy / 1e9);
+        measured.set(
+            &format!("{name}_to_memcpy_ram"),
+            socket.bytes_per_sec / copy,
+        );
+        measured.set(
+            &format!("{name}_to_memcpy_cached"),
+            socket.bytes_per_sec / copy_hot,
+        );
+        measured.set(&format!("{name}_dropped_by_sender"), socket.dropped as f64);
+    }
+    measured
+}
+
 fn memcpy_bytes_per_sec(frame_len: usize, hot: bool) -> f64 {
     let slots = if hot { 1 } else { (256 << 20) / frame_len + 1 };
     let source = vec![7u8; frame_len * slots];
@@ -123,77 +154,4 @@ fn socket_run(server: &Server, format: PixelFormat, width: u32, height: u32) -> 
         bytes_per_sec: bytes as f64 / elapsed,
         dropped: game.link.outbox().dropped(),
     }
-}
-
-fn stats(mut values: Vec<f64>) -> serde_json::Value {
-    values.sort_by(f64::total_cmp);
-    serde_json::json!({
-        "min": values[0],
-        "median": values[values.len() / 2],
-        "max": values[values.len() - 1],
-    })
-}
-
-fn main() {
-    let dir = std::env::temp_dir().join(format!("livestream-bench-{}", std::process::id()));
-    let server = Server::bind(ServerConfig::new(dir.join("host.sock"))).expect("bind");
-    let cases = [
-        ("720p_i420", PixelFormat::I420, 1280, 720),
-        ("1080p_i420", PixelFormat::I420, 1920, 1080),
-        ("720p_rgba", PixelFormat::Rgba8, 1280, 720),
-    ];
-    let mut report = serde_json::Map::new();
-    for (name, format, width, height) in cases {
-        let frame_len = VideoFrameHeader::packed(format, width, height)
-            .payload_len()
-            .expect("valid geometry");
-        let (mut fps, mut bps, mut memcpy, mut ratio) = (vec![], vec![], vec![], vec![]);
-        let (mut memcpy_hot, mut ratio_hot) = (vec![], vec![]);
-        let mut dropped = 0;
-        for _ in 0..RUNS {
-            let copy = memcpy_bytes_per_sec(frame_len, false);
-            let copy_hot = memcpy_bytes_per_sec(frame_len, true);
-            let run = socket_run(&server, format, width, height);
-            fps.push(run.frames_per_sec);
-            bps.push(run.bytes_per_sec);
-            memcpy.push(copy);
-            memcpy_hot.push(copy_hot);
-            ratio.push(run.bytes_per_sec / copy);
-            ratio_hot.push(run.bytes_per_sec / copy_hot);
-            dropped += run.dropped;
-        }
-        let median = |v: &[f64]| {
-            let mut v = v.to_vec();
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        eprintln!(
-            "{name:>11}: {:>6.0} frames/s, socket {:>5.2} GB/s, memcpy RAM {:>5.2} GB/s \
-             (ratio {:.2}), memcpy cached {:>5.2} GB/s (ratio {:.2})",
-            median(&fps),
-            median(&bps) / 1e9,
-            median(&memcpy) / 1e9,
-            median(&ratio),
-            median(&memcpy_hot) / 1e9,
-            median(&ratio_hot),
-        );
-        report.insert(
-            name.to_owned(),
-            serde_json::json!({
-                "frame_bytes": frame_len,
-                "bytes_per_pixel": frame_len as f64 / f64::from(width * height),
-                "frames_per_sec": stats(fps),
-                "socket_bytes_per_sec": stats(bps),
-                "memcpy_ram_bytes_per_sec": stats(memcpy),
-                "socket_to_memcpy_ram_ratio": stats(ratio),
-                "memcpy_cached_bytes_per_sec": stats(memcpy_hot),
-                "socket_to_memcpy_cached_ratio": stats(ratio_hot),
-                "frames_dropped_by_sender": dropped,
-                "runs": RUNS,
-            }),
-        );
-    }
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
-    println!("{}", serde_json::Value::Object(report));
 }

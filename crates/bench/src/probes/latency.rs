@@ -1,0 +1,103 @@
+//! Capture → ingest latency: a `livestream-testsrc` game burns a frame
+//! counter into every frame and logs when it sent it (`CLOCK_MONOTONIC`);
+//! the host encodes and pushes to a private nginx-rtmp; `ffmpeg` plays the
+//! stream back from nginx and decodes it; each counter's first appearance is
+//! timed on the same clock. The figure therefore includes nginx relaying the
+//! stream and ffmpeg's RTMP play and H.264 decode (low-delay flags): an upper
+//! bound on what reaches the ingest.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use livestream_e2e::log;
+use livestream_ipc::monotonic_ns;
+use livestream_testkit::{GRAY_FRAMES, NginxRtmp, Reaped, wait_for};
+use livestream_testsrc::pattern;
+
+use super::{streaming_host, testsrc};
+use crate::report::Measured;
+
+pub const WHAT: &str = "testsrc frame counter burned in → host (x264 veryfast, 30 fps) → nginx-rtmp → ffmpeg play + decode, each counter's first appearance on the same clock";
+
+pub fn run(dir: &Path, size: &str, seconds: u64) -> Measured {
+    let (width, height) = livestream_protocol::parse_frame_size(size).expect("size as WxH");
+    let nginx = NginxRtmp::start(&dir.join("nginx"));
+    let output = nginx.url("latency");
+    let host = streaming_host(dir, &output, size, "none");
+    let frame_log = dir.join("frames.txt");
+    let frame_log_arg = frame_log.to_string_lossy();
+    let _game = testsrc(
+        &host,
+        "latency",
+        size,
+        &["--shown", "--tone", "0", "--frame-log", &frame_log_arg],
+    );
+    wait_for("the game", Duration::from_secs(10), || frame_log.exists());
+    host.ctl(&["go-live"]);
+    std::thread::sleep(Duration::from_secs(2));
+
+    let mut player = Reaped::spawn(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-fflags", "nobuffer", "-flags", "low_delay"])
+            // FLV from nginx carries its codec headers: little probing needed,
+            // so playback starts at once even at a low bitrate.
+            .args(["-probesize", "100000", "-analyzeduration", "500000", "-i"])
+            .arg(&output)
+            .args(GRAY_FRAMES)
+            .arg("-")
+            .stdout(Stdio::piped())
+            .stderr(log(dir, "ffmpeg")),
+    );
+    let mut stdout = player.take_stdout().expect("ffmpeg stdout");
+    let mut frame = vec![0u8; (width * height) as usize];
+    let mut seen: HashMap<u32, u64> = HashMap::new();
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let mut decoded = 0u64;
+    while Instant::now() < end && stdout.read_exact(&mut frame).is_ok() {
+        let arrived = monotonic_ns();
+        decoded += 1;
+        if let Some(counter) = pattern::read_counter(&frame, width, height, width as usize) {
+            seen.entry(counter).or_insert(arrived);
+        }
+    }
+    drop(player);
+    assert!(
+        decoded > 0,
+        "ffmpeg decoded nothing from nginx (see ffmpeg.log)"
+    );
+    let sent: HashMap<u32, u64> = std::fs::read_to_string(&frame_log)
+        .expect("frame log")
+        .lines()
+        .filter_map(|line| {
+            let (frame, ns) = line.split_once(' ')?;
+            Some((frame.parse().ok()?, ns.parse().ok()?))
+        })
+        .collect();
+    let mut latencies: Vec<f64> = seen
+        .iter()
+        .filter_map(|(counter, arrived)| {
+            Some(arrived.saturating_sub(*sent.get(counter)?) as f64 / 1e6)
+        })
+        .collect();
+    assert!(
+        !latencies.is_empty(),
+        "no counter was legible in the stream"
+    );
+    latencies.sort_by(f64::total_cmp);
+    let mut measured = Measured::default();
+    for (name, q) in [("p50_ms", 0.5), ("p95_ms", 0.95), ("p99_ms", 0.99)] {
+        measured.set(name, percentile(&latencies, q));
+    }
+    measured.set("max_ms", latencies[latencies.len() - 1]);
+    measured.set("frames_timed", latencies.len() as f64);
+    measured.samples.insert("latency_ms".into(), latencies);
+    measured
+}
+
+/// The `q` quantile of sorted values (nearest rank).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
+}
