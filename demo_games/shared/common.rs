@@ -41,8 +41,9 @@ pub struct Args {
     /// The name the host knows this game by (default: the game's own), to run two copies.
     #[arg(long)]
     pub name: Option<String>,
-    /// For benchmarks: write a line per frame (`SECONDS FRAME_MS CAPTURING`)
-    /// to this file and, on `--duration`, the streaming counters (`# stats {…}`).
+    /// For benchmarks: write a line per frame (`SECONDS FRAME_MS CAPTURING
+    /// SKIPPED DROPPED`, the last two counted since start) to this file and,
+    /// on `--duration`, the streaming counters (`# stats {…}`).
     #[arg(long)]
     pub frame_log: Option<PathBuf>,
 }
@@ -143,14 +144,17 @@ impl FrameLog {
     }
 }
 
-/// Logs this frame's time and whether the host has the game capturing.
+/// Logs this frame's time, whether the host has the game capturing, and the
+/// frames lost so far before the socket.
 fn log_frame(mut log: ResMut<FrameLog>, time: Res<Time<Real>>, live: Res<LiveStream>) {
     let capturing = live.media.as_ref().is_some_and(|media| media.video);
     log.write(format_args!(
-        "{:.4} {:.3} {}",
+        "{:.4} {:.3} {} {} {}",
         time.elapsed_secs_f64(),
         time.delta_secs_f64() * 1000.0,
-        u8::from(capturing)
+        u8::from(capturing),
+        live.stats.frames_skipped,
+        live.stats.frames_dropped
     ));
 }
 

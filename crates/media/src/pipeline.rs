@@ -30,7 +30,7 @@ use tracing::{debug, info, warn};
 use crate::audio::AudioTimeline;
 use crate::config::{AUDIO_CHANNELS, AUDIO_RATE, MediaConfig, MicSource};
 use crate::output::{Container, Destination, Output};
-use crate::pump::{PumpState, TickAction, frame_pts_ns};
+use crate::pump::{FrameQueue, PumpState, TickAction, frame_pts_ns};
 
 /// Why the pipeline could not be built or run.
 #[derive(Debug, thiserror::Error)]
@@ -142,7 +142,8 @@ pub struct MediaStats {
     pub frames_pushed: AtomicU64,
     /// Of those, repeats of the previous frame.
     pub frames_repeated: AtomicU64,
-    /// Frames received but replaced by a newer one before a tick.
+    /// Frames received but never streamed: pushed out of the pump's queue
+    /// by newer ones (the game delivers faster than the output rate).
     pub frames_superseded: AtomicU64,
     /// Keyframes forced at switches.
     pub keyframes_forced: AtomicU64,
@@ -161,7 +162,7 @@ pub struct Streamer {
     pipeline: gst::Pipeline,
     audio_src: gst_app::AppSrc,
     video_src: gst_app::AppSrc,
-    latest: Arc<Mutex<Option<VideoFrame>>>,
+    latest: Arc<Mutex<FrameQueue<VideoFrame>>>,
     audio: Mutex<AudioTimeline>,
     stats: Arc<MediaStats>,
     events: Receiver<MediaEvent>,
@@ -210,7 +211,7 @@ impl Streamer {
 
         let (events_tx, events) = crossbeam_channel::unbounded();
         let stop = Arc::new(AtomicBool::new(false));
-        let latest: Arc<Mutex<Option<VideoFrame>>> = Arc::default();
+        let latest: Arc<Mutex<FrameQueue<VideoFrame>>> = Arc::default();
         let bus_thread = spawn_bus_thread(&pipeline, branches, events_tx, stop.clone())?;
 
         pipeline
@@ -246,16 +247,16 @@ impl Streamer {
         })
     }
 
-    /// Offers the newest frame of the shown game; the pump takes it at its next tick.
+    /// Queues the shown game's next frame for the pump (see [`FrameQueue`]).
     pub fn submit_frame(&self, frame: VideoFrame) {
-        let previous = self
+        let dropped = self
             .latest
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .replace(frame);
-        if previous.is_some() {
-            self.stats.frames_superseded.fetch_add(1, Ordering::Relaxed);
-        }
+            .push(frame);
+        self.stats
+            .frames_superseded
+            .fetch_add(dropped, Ordering::Relaxed);
     }
 
     /// Pushes a chunk of the shown game's audio, placed by its capture timestamp.
@@ -1034,7 +1035,7 @@ fn spawn_pump(
     pipeline: &gst::Pipeline,
     video_src: &gst_app::AppSrc,
     config: &MediaConfig,
-    latest: Arc<Mutex<Option<VideoFrame>>>,
+    latest: Arc<Mutex<FrameQueue<VideoFrame>>>,
     stats: Arc<MediaStats>,
     stop: Arc<AtomicBool>,
 ) -> Result<JoinHandle<()>, MediaError> {

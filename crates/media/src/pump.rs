@@ -1,6 +1,48 @@
 //! The frame pump's decisions, separated from GStreamer so they are tested
-//! alone: at every output tick, push the newest frame if one arrived, else
-//! repeat the last pushed frame; force a keyframe when the source changes.
+//! alone: at every output tick, push the next waiting frame if there is one,
+//! else repeat the last pushed frame; force a keyframe when the source changes.
+
+use std::collections::VecDeque;
+
+/// Frames waiting for the output clock. A game capturing at the output rate
+/// delivers unevenly (render and readback jitter): two frames land within
+/// one output tick, then none in the next. Keeping only the newest would drop
+/// the first and repeat the second; holding one frame of slack streams both,
+/// in order, at the cost of at most one frame of delay while it is used.
+/// A faster game still has its older frames dropped, so delay stays bounded.
+#[derive(Debug)]
+pub struct FrameQueue<T> {
+    frames: VecDeque<T>,
+}
+
+/// Frames a [`FrameQueue`] holds at most: the one for the next tick and one of slack.
+pub const FRAME_QUEUE_DEPTH: usize = 2;
+
+impl<T> Default for FrameQueue<T> {
+    fn default() -> Self {
+        Self {
+            frames: VecDeque::with_capacity(FRAME_QUEUE_DEPTH + 1),
+        }
+    }
+}
+
+impl<T> FrameQueue<T> {
+    /// Adds a frame; returns how many older frames it pushed out (never streamed).
+    pub fn push(&mut self, frame: T) -> u64 {
+        self.frames.push_back(frame);
+        let mut dropped = 0;
+        while self.frames.len() > FRAME_QUEUE_DEPTH {
+            self.frames.pop_front();
+            dropped += 1;
+        }
+        dropped
+    }
+
+    /// The frame for this tick: the oldest waiting, if any.
+    pub fn take(&mut self) -> Option<T> {
+        self.frames.pop_front()
+    }
+}
 
 /// What to push at one tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +104,39 @@ pub fn frame_pts_ns(first_pts_ns: u64, index: u64, fps: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uneven_arrivals_at_the_output_rate_lose_nothing() {
+        // Per tick: 1, 2, 0, 1, 2, 0 frames arrive (6 frames in 6 ticks).
+        let mut queue = FrameQueue::default();
+        let (mut next, mut out, mut dropped) = (0, vec![], 0);
+        for arrivals in [1, 2, 0, 1, 2, 0] {
+            for _ in 0..arrivals {
+                dropped += queue.push(next);
+                next += 1;
+            }
+            out.push(queue.take());
+        }
+        assert_eq!(dropped, 0);
+        assert_eq!(out, [0, 1, 2, 3, 4, 5].map(Some));
+    }
+
+    #[test]
+    fn a_faster_source_keeps_only_one_frame_of_slack() {
+        let mut queue = FrameQueue::default();
+        let mut dropped = 0;
+        let mut out = vec![];
+        for tick in 0..4 {
+            dropped += queue.push(tick * 2);
+            dropped += queue.push(tick * 2 + 1);
+            out.push(queue.take().unwrap());
+        }
+        // 8 frames in 4 ticks: every other one streamed, the delay never grows.
+        assert_eq!(out, [0, 2, 4, 6]);
+        assert_eq!(dropped, 3);
+        assert_eq!(queue.take(), Some(7));
+        assert_eq!(queue.take(), None);
+    }
 
     #[test]
     fn waits_then_pushes_then_repeats() {

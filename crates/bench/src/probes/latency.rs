@@ -42,9 +42,7 @@ pub fn run(dir: &Path, size: &str, seconds: u64) -> Measured {
     let mut player = Reaped::spawn(
         Command::new("ffmpeg")
             .args(["-v", "error", "-fflags", "nobuffer", "-flags", "low_delay"])
-            // FLV from nginx carries its codec headers: little probing needed,
-            // so playback starts at once even at a low bitrate.
-            .args(["-probesize", "100000", "-analyzeduration", "500000", "-i"])
+            .args(["-probesize", "5000000", "-analyzeduration", "3000000", "-i"])
             .arg(&output)
             .args(GRAY_FRAMES)
             .arg("-")
@@ -54,15 +52,30 @@ pub fn run(dir: &Path, size: &str, seconds: u64) -> Measured {
     let mut stdout = player.take_stdout().expect("ffmpeg stdout");
     let mut frame = vec![0u8; (width * height) as usize];
     let mut seen: HashMap<u32, u64> = HashMap::new();
-    let end = Instant::now() + Duration::from_secs(seconds);
+    // At a low bitrate ffmpeg probes the stream for a few seconds, then
+    // decodes what it buffered meanwhile at once: the window starts one
+    // second after the first decoded frame, when playback is live.
+    let mut window: Option<(Instant, Instant)> = None;
     let mut decoded = 0u64;
-    while Instant::now() < end && stdout.read_exact(&mut frame).is_ok() {
+    while window.is_none_or(|(_, end)| Instant::now() < end)
+        && stdout.read_exact(&mut frame).is_ok()
+    {
+        let now = Instant::now();
+        let (start, _) = *window.get_or_insert_with(|| {
+            let start = now + Duration::from_secs(1);
+            (start, start + Duration::from_secs(seconds))
+        });
         let arrived = monotonic_ns();
         decoded += 1;
         if let Some(counter) = pattern::read_counter(&frame, width, height, width as usize) {
-            seen.entry(counter).or_insert(arrived);
+            if now >= start {
+                seen.entry(counter).or_insert(arrived);
+            } else {
+                seen.insert(counter, 0); // on screen before the window: not timed
+            }
         }
     }
+    seen.retain(|_, arrived| *arrived > 0);
     drop(player);
     assert!(
         decoded > 0,
