@@ -92,8 +92,8 @@ pub fn run(dir: &Path, size: &str) -> Measured {
     done.store(true, Ordering::Relaxed);
     let (frames, bytes, pixels) = drain.join().expect("drain thread");
     let log = std::fs::read_to_string(&frame_log).expect("the game's frame log");
-    let frames = parse_frame_log(&log);
-    let ratios = phase_ratios(&frames);
+    let frame_times = parse_frame_log(&log);
+    let ratios = phase_ratios(&frame_times);
     assert!(
         !ratios.is_empty(),
         "no complete off/on/off phases in the frame log"
@@ -104,7 +104,7 @@ pub fn run(dir: &Path, size: &str) -> Measured {
     measured.set("ratio_on_off", sorted[sorted.len() / 2]);
     measured.set("frames_received", frames as f64);
     measured.set("bytes_per_pixel", bytes as f64 / pixels.max(1) as f64);
-    let (off, on) = phase_medians(&frames);
+    let (off, on) = phase_medians(&frame_times);
     measured.set("frame_ms_off", off);
     measured.set("frame_ms_on", on);
     measured
