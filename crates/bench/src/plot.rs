@@ -33,27 +33,25 @@ fn register_font() {
 pub fn all(dir: &Path, results: &[ProbeResult]) -> Result<Vec<String>, PlotError> {
     register_font();
     let mut written = Vec::new();
+    let mut draw = |file: &str, plot: &dyn Fn(&Path) -> Result<(), String>| {
+        plot(&dir.join(file)).map_err(|message| PlotError {
+            file: file.into(),
+            message,
+        })?;
+        written.push(file.to_owned());
+        Ok::<(), PlotError>(())
+    };
     let latency: Vec<f64> = results
         .iter()
         .filter(|r| r.name.starts_with("latency"))
         .flat_map(|r| r.samples("latency_ms"))
         .collect();
     if !latency.is_empty() {
-        let file = "latency.png";
-        latency_histogram(&dir.join(file), &latency).map_err(|message| PlotError {
-            file: file.into(),
-            message,
-        })?;
-        written.push(file.to_owned());
+        draw("latency.png", &|path| latency_histogram(path, &latency))?;
     }
     let bars = cpu_bars(results);
     if !bars.is_empty() {
-        let file = "cpu.png";
-        cpu_chart(&dir.join(file), &bars).map_err(|message| PlotError {
-            file: file.into(),
-            message,
-        })?;
-        written.push(file.to_owned());
+        draw("cpu.png", &|path| cpu_chart(path, &bars))?;
     }
     Ok(written)
 }

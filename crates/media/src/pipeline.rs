@@ -162,7 +162,7 @@ pub struct Streamer {
     pipeline: gst::Pipeline,
     audio_src: gst_app::AppSrc,
     video_src: gst_app::AppSrc,
-    latest: Arc<Mutex<FrameQueue<VideoFrame>>>,
+    queued: Arc<Mutex<FrameQueue<VideoFrame>>>,
     audio: Mutex<AudioTimeline>,
     stats: Arc<MediaStats>,
     events: Receiver<MediaEvent>,
@@ -211,7 +211,7 @@ impl Streamer {
 
         let (events_tx, events) = crossbeam_channel::unbounded();
         let stop = Arc::new(AtomicBool::new(false));
-        let latest: Arc<Mutex<FrameQueue<VideoFrame>>> = Arc::default();
+        let queued: Arc<Mutex<FrameQueue<VideoFrame>>> = Arc::default();
         let bus_thread = spawn_bus_thread(&pipeline, branches, events_tx, stop.clone())?;
 
         pipeline
@@ -228,7 +228,7 @@ impl Streamer {
             &pipeline,
             &video_src,
             &config,
-            latest.clone(),
+            queued.clone(),
             stats.clone(),
             stop.clone(),
         )?;
@@ -236,7 +236,7 @@ impl Streamer {
             pipeline,
             audio_src,
             video_src,
-            latest,
+            queued,
             audio: Mutex::new(AudioTimeline::default()),
             stats,
             events,
@@ -250,7 +250,7 @@ impl Streamer {
     /// Queues the shown game's next frame for the pump (see [`FrameQueue`]).
     pub fn submit_frame(&self, frame: VideoFrame) {
         let dropped = self
-            .latest
+            .queued
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(frame);
@@ -1035,7 +1035,7 @@ fn spawn_pump(
     pipeline: &gst::Pipeline,
     video_src: &gst_app::AppSrc,
     config: &MediaConfig,
-    latest: Arc<Mutex<FrameQueue<VideoFrame>>>,
+    queued: Arc<Mutex<FrameQueue<VideoFrame>>>,
     stats: Arc<MediaStats>,
     stop: Arc<AtomicBool>,
 ) -> Result<JoinHandle<()>, MediaError> {
@@ -1062,7 +1062,7 @@ fn spawn_pump(
                     continue;
                 }
                 next += interval;
-                let fresh = latest
+                let fresh = queued
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .take();

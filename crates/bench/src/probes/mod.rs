@@ -141,14 +141,17 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / clock_ticks()
 }
 
-/// Clock ticks per second of `/proc` CPU times.
+/// Clock ticks per second of `/proc` CPU times (asked once).
 fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
 }
 
 /// Output frames missing from a recording: steps between frame times

@@ -55,7 +55,4 @@ pub fn run(dir: &Path, size: &str, switches: u64) -> Measured {
     measured.set("output_frames_recorded", recorded.len() as f64);
     measured.set("output_frames_repeated", delta("frames_repeated"));
     measured
-        .samples
-        .insert("switch_to_picture_ms".into(), recent.to_vec());
-    measured
 }
