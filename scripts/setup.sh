@@ -21,8 +21,8 @@ PACKAGES=(
   xvfb xauth nginx libnginx-mod-rtmp ffmpeg pulseaudio pulseaudio-utils ngircd
   # headless browser driving the room server's viewer page in crates/room tests
   chromium
-  # helpers used by scripts
-  procps psmisc curl ca-certificates
+  # helpers used by scripts; xdotool minimises a window in the benchmarks
+  procps psmisc curl ca-certificates xdotool
 )
 
 missing=()

@@ -13,6 +13,8 @@ use bevy_livestream::AudioOutput;
 use bevy_livestream::prelude::*;
 use clap::Parser;
 use kira::sound::static_sound::StaticSoundData;
+use livestream_ipc::monotonic_ns;
+use livestream_testsrc::pattern;
 
 /// Seconds without a key press after which attract mode takes over again.
 const IDLE_SECS: f32 = 30.0;
@@ -46,6 +48,12 @@ pub struct Args {
     /// on `--duration`, the streaming counters (`# stats {…}`).
     #[arg(long)]
     pub frame_log: Option<PathBuf>,
+    /// For benchmarks: draw the frame number as 32 black/white blocks along
+    /// the bottom eighth of the view (`livestream-testsrc`'s code) and write
+    /// `FRAME_NUMBER TIMESTAMP_NS` (`CLOCK_MONOTONIC`) per frame to this file,
+    /// so the latency of any way of streaming the game can be read back.
+    #[arg(long)]
+    pub frame_code: Option<PathBuf>,
 }
 
 impl Args {
@@ -120,35 +128,107 @@ pub fn add_base_plugins(app: &mut App, args: &Args, title: &str) {
         app.insert_resource(ExitAfter(limit))
             .add_systems(Last, exit_after);
     }
-    if let Some(path) = &args.frame_log {
+    if let Some(log) = args.frame_log.as_deref().and_then(LineLog::create) {
+        app.insert_resource(FrameLog(log))
+            .add_systems(Last, log_frame.before(exit_after));
+    }
+    if let Some(log) = args.frame_code.as_deref().and_then(LineLog::create) {
+        app.insert_resource(FrameCodeLog(log))
+            .add_systems(Startup, spawn_frame_code)
+            .add_systems(Update, show_frame_code);
+    }
+}
+
+/// A benchmark's text file, a line per write; a failed write is logged, the game plays on.
+struct LineLog {
+    path: PathBuf,
+    file: std::io::LineWriter<std::fs::File>,
+}
+
+impl LineLog {
+    fn create(path: &std::path::Path) -> Option<Self> {
         match std::fs::File::create(path) {
-            Ok(file) => {
-                app.insert_resource(FrameLog(std::io::LineWriter::new(file)))
-                    .add_systems(Last, log_frame.before(exit_after));
+            Ok(file) => Some(Self {
+                path: path.to_owned(),
+                file: std::io::LineWriter::new(file),
+            }),
+            Err(err) => {
+                error!("{}: {err}", path.display());
+                None
             }
-            Err(err) => error!("--frame-log {}: {err}", path.display()),
+        }
+    }
+
+    fn write(&mut self, line: std::fmt::Arguments) {
+        use std::io::Write as _;
+        if let Err(err) = writeln!(self.file, "{line}") {
+            error!("{}: {err}", self.path.display());
         }
     }
 }
 
 /// `--frame-log`: where each frame's time goes.
 #[derive(Resource)]
-struct FrameLog(std::io::LineWriter<std::fs::File>);
+struct FrameLog(LineLog);
 
-impl FrameLog {
-    fn write(&mut self, line: std::fmt::Arguments) {
-        use std::io::Write as _;
-        if let Err(err) = writeln!(self.0, "{line}") {
-            error!("--frame-log: {err}");
-        }
+/// `--frame-code`: when each drawn code was decided.
+#[derive(Resource)]
+struct FrameCodeLog(LineLog);
+
+/// One block of the `--frame-code` band: the code bit it shows.
+#[derive(Component)]
+struct FrameCodeBit(u32);
+
+/// The band of `--frame-code`, laid out as `livestream_testsrc::pattern`
+/// reads it: the bottom eighth of the view, 32 equal blocks, bit 0 left.
+fn spawn_frame_code(mut commands: Commands) {
+    commands
+        .spawn((
+            Node {
+                position_type: PositionType::Absolute,
+                left: Val::Px(0.0),
+                bottom: Val::Px(0.0),
+                width: Val::Percent(100.0),
+                height: Val::Percent(12.5),
+                ..default()
+            },
+            GlobalZIndex(i32::MAX),
+        ))
+        .with_children(|band| {
+            for bit in 0..pattern::CODE_BITS {
+                band.spawn((
+                    Node {
+                        width: Val::Percent(100.0 / pattern::CODE_BITS as f32),
+                        height: Val::Percent(100.0),
+                        ..default()
+                    },
+                    BackgroundColor(Color::BLACK),
+                    FrameCodeBit(bit),
+                ));
+            }
+        });
+}
+
+/// Draws this frame's number and logs when it was decided, on the clock the
+/// plugin stamps captured frames with.
+fn show_frame_code(
+    frames: Res<FrameCount>,
+    mut log: ResMut<FrameCodeLog>,
+    mut bits: Query<(&FrameCodeBit, &mut BackgroundColor)>,
+) {
+    let code = pattern::code_for(u64::from(frames.0));
+    for (bit, mut colour) in &mut bits {
+        let level = if code >> bit.0 & 1 == 1 { 235 } else { 16 };
+        colour.0 = Color::srgb_u8(level, level, level);
     }
+    log.0.write(format_args!("{} {}", frames.0, monotonic_ns()));
 }
 
 /// Logs this frame's time, whether the host has the game capturing, and the
 /// frames lost so far before the socket.
 fn log_frame(mut log: ResMut<FrameLog>, time: Res<Time<Real>>, live: Res<LiveStream>) {
     let capturing = live.media.as_ref().is_some_and(|media| media.video);
-    log.write(format_args!(
+    log.0.write(format_args!(
         "{:.4} {:.3} {} {} {}",
         time.elapsed_secs_f64(),
         time.delta_secs_f64() * 1000.0,
@@ -425,7 +505,7 @@ fn exit_after(
         );
         if let Some(mut log) = frame_log {
             let s = &live.stats;
-            log.write(format_args!(
+            log.0.write(format_args!(
                 "# stats {{\"frames\":{},\"frames_captured\":{},\"frames_sent\":{},\"frames_skipped\":{},\"frames_dropped\":{},\"video_bytes\":{},\"audio_chunks_sent\":{},\"audio_frames_dropped\":{}}}",
                 frames.0,
                 s.frames_captured,

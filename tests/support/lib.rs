@@ -144,18 +144,22 @@ pub enum Colour {
     Other,
 }
 
-/// The dominant colour of an RGB picture.
-pub fn colour_of(rgb: &[u8]) -> Colour {
+/// The mean red, green and blue of an RGB picture.
+pub fn mean_rgb(rgb: &[u8]) -> [f64; 3] {
     let n = (rgb.len() / 3).max(1) as f64;
-    let mean = |c: usize| {
+    [0, 1, 2].map(|c| {
         rgb.iter()
             .skip(c)
             .step_by(3)
             .map(|&v| f64::from(v))
             .sum::<f64>()
             / n
-    };
-    let (r, g, b) = (mean(0), mean(1), mean(2));
+    })
+}
+
+/// The dominant colour of an RGB picture.
+pub fn colour_of(rgb: &[u8]) -> Colour {
+    let [r, g, b] = mean_rgb(rgb);
     if b > r + 40.0 && b > g + 20.0 {
         Colour::Blue
     } else if g > r + 40.0 && g > b + 20.0 {

@@ -315,7 +315,42 @@ fn find(results: &[ProbeResult], budget: &Budget) -> Option<Summary> {
         .summary(budget.figure)
 }
 
-/// The report as Markdown tables: the budgets, then every figure.
+/// Figures a probe measured two ways, `ours_NAME` against `screen_NAME`.
+const OURS: &str = "ours_";
+const SCREEN: &str = "screen_";
+
+/// The comparison as a Markdown table: a row per figure measured both ways
+/// (median, with min–max), `bevy_livestream`'s column beside screen recording's.
+fn side_by_side(results: &[ProbeResult]) -> String {
+    let mut out = String::new();
+    let cell = |s: Option<Summary>| {
+        s.map_or("–".to_owned(), |s| {
+            format!("{} ({}–{})", number(s.median), number(s.min), number(s.max))
+        })
+    };
+    for result in results {
+        for name in result.figure_names() {
+            let Some(figure) = name.strip_prefix(OURS) else {
+                continue;
+            };
+            if out.is_empty() {
+                out.push_str("\n| figure | bevy_livestream | screen recording |\n|---|---|---|\n");
+            }
+            let screen = result.summary(&format!("{SCREEN}{figure}"));
+            let _ = writeln!(
+                out,
+                "| {} {figure} | {} | {} |",
+                result.name,
+                cell(result.summary(&name)),
+                cell(screen)
+            );
+        }
+    }
+    out
+}
+
+/// The report as Markdown tables: the budgets, then the side-by-side
+/// comparison with screen recording, then every figure.
 pub fn table(results: &[ProbeResult]) -> String {
     let mut out = String::new();
     out.push_str("| budget | limit | min | median | max | runs | verdict |\n");
@@ -342,6 +377,7 @@ pub fn table(results: &[ProbeResult]) -> String {
             Verdict::of(budget.limit, summary).label()
         );
     }
+    out.push_str(&side_by_side(results));
     out.push_str("\n| probe | figure | min | median | max | runs |\n");
     out.push_str("|---|---|---|---|---|---|\n");
     for result in results {
@@ -430,5 +466,26 @@ mod tests {
             0.33
         );
         assert_eq!(json["budgets"].as_array().unwrap().len(), BUDGETS.len());
+    }
+
+    #[test]
+    fn figures_measured_both_ways_sit_side_by_side() {
+        let mut comparison = result("screen recording", "ours_encoder_cores", &[0.1, 0.2]);
+        for (run, value) in comparison.runs.iter_mut().zip([0.05, 0.07]) {
+            run.set("screen_encoder_cores", value);
+            run.set("ours_only", 1.0);
+        }
+        let table = side_by_side(&[comparison]);
+        assert!(
+            table.contains(
+                "| screen recording encoder_cores | 0.150 (0.100–0.200) | 0.0600 (0.0500–0.0700) |"
+            ),
+            "{table}"
+        );
+        assert!(table.contains("| screen recording only | 1.000 (1.000–1.000) | – |"));
+        assert_eq!(
+            side_by_side(&[result("drops", "dropped_percent", &[0.5])]),
+            ""
+        );
     }
 }

@@ -39,15 +39,35 @@ pub fn run(dir: &Path, size: &str, seconds: u64) -> Measured {
     host.ctl(&["go-live"]);
     std::thread::sleep(Duration::from_secs(2));
 
+    let latencies = play_and_time(dir, &output, (width, height), seconds, &frame_log);
+    let mut measured = Measured::default();
+    set_latency_figures(&mut measured, "", &latencies);
+    measured.samples.insert("latency_ms".into(), latencies);
+    measured
+}
+
+/// Plays `url` back from the ingest with `ffmpeg` (low-delay flags), decodes
+/// every frame's burned-in counter (`livestream_testsrc::pattern`) and times
+/// each counter's first appearance on `CLOCK_MONOTONIC`, for `seconds` from
+/// one second after the first decoded frame. Returns the latencies in ms
+/// since each counter was sent (`sent_log`: lines `FRAME_NUMBER
+/// TIMESTAMP_NS`), sorted; panics when none could be timed.
+pub fn play_and_time(
+    dir: &Path,
+    url: &str,
+    (width, height): (u32, u32),
+    seconds: u64,
+    sent_log: &Path,
+) -> Vec<f64> {
     let mut player = Reaped::spawn(
         Command::new("ffmpeg")
             .args(["-v", "error", "-fflags", "nobuffer", "-flags", "low_delay"])
             .args(["-probesize", "5000000", "-analyzeduration", "3000000", "-i"])
-            .arg(&output)
+            .arg(url)
             .args(GRAY_FRAMES)
             .arg("-")
             .stdout(Stdio::piped())
-            .stderr(log(dir, "ffmpeg")),
+            .stderr(log(dir, "player")),
     );
     let mut stdout = player.take_stdout().expect("ffmpeg stdout");
     let mut frame = vec![0u8; (width * height) as usize];
@@ -79,14 +99,15 @@ pub fn run(dir: &Path, size: &str, seconds: u64) -> Measured {
     drop(player);
     assert!(
         decoded > 0,
-        "ffmpeg decoded nothing from nginx (see ffmpeg.log)"
+        "ffmpeg decoded nothing from the ingest (see player.log)"
     );
-    let sent: HashMap<u32, u64> = std::fs::read_to_string(&frame_log)
-        .expect("frame log")
+    let sent: HashMap<u32, u64> = std::fs::read_to_string(sent_log)
+        .expect("the log of sent frames")
         .lines()
         .filter_map(|line| {
             let (frame, ns) = line.split_once(' ')?;
-            Some((frame.parse().ok()?, ns.parse().ok()?))
+            let frame: u64 = frame.parse().ok()?;
+            Some(((frame & 0xff_ffff) as u32, ns.parse().ok()?))
         })
         .collect();
     let mut latencies: Vec<f64> = seen
@@ -100,14 +121,17 @@ pub fn run(dir: &Path, size: &str, seconds: u64) -> Measured {
         "no counter was legible in the stream"
     );
     latencies.sort_by(f64::total_cmp);
-    let mut measured = Measured::default();
+    latencies
+}
+
+/// Sets `{prefix}p50_ms`, `p95_ms`, `p99_ms`, `max_ms` and `frames_timed`
+/// from sorted latencies.
+pub fn set_latency_figures(measured: &mut Measured, prefix: &str, latencies: &[f64]) {
     for (name, q) in [("p50_ms", 0.5), ("p95_ms", 0.95), ("p99_ms", 0.99)] {
-        measured.set(name, percentile(&latencies, q));
+        measured.set(&format!("{prefix}{name}"), percentile(latencies, q));
     }
-    measured.set("max_ms", latencies[latencies.len() - 1]);
-    measured.set("frames_timed", latencies.len() as f64);
-    measured.samples.insert("latency_ms".into(), latencies);
-    measured
+    measured.set(&format!("{prefix}max_ms"), latencies[latencies.len() - 1]);
+    measured.set(&format!("{prefix}frames_timed"), latencies.len() as f64);
 }
 
 /// The `q` quantile of sorted values (nearest rank).

@@ -1,35 +1,51 @@
 //! Our capture vs screen recording, same game, same ingest. Under a private
-//! Xvfb, `demo-snake` plays in a real 640×360 window with its audience
-//! overlay up (30 chat lines) and is streamed to a private nginx-rtmp at
-//! 30 fps, x264 `veryfast`, 2500 kbit/s, two ways one after the other:
-//! (a) `bevy_livestream` — the game captures its camera, `livestream-host`
-//! encodes (with the game's audio); (b) screen recording — the game alone,
-//! `ffmpeg -f x11grab` encodes the screen (no audio: nothing to loop back
-//! from without a sound server). The game runs uncapped (Xvfb has no vsync),
-//! so its frame rate shows what each way leaves it. Then another window
-//! (`ffplay`, magenta) covers the game: what do viewers get?
+//! Xvfb and a private PulseAudio, `demo-snake` plays in a real 640×360
+//! window with its audience overlay up (30 chat lines), its sound going to
+//! the sound server's `game_sound` sink, and its frame number drawn along the
+//! bottom (`--frame-code`). It is streamed to a private nginx-rtmp at 30 fps,
+//! x264 `veryfast` `zerolatency`, 2500 kbit/s, AAC 128 kbit/s, two ways one
+//! after the other: (a) `bevy_livestream` — the game captures its camera and
+//! its mixer, `livestream-host` encodes; (b) screen recording — the game
+//! alone, `ffmpeg -f x11grab -f pulse` (the `game_sound` monitor) encodes.
+//! The game runs uncapped (Xvfb has no vsync), so its frame rate shows what
+//! each way leaves it. Phases: settle, CPU window, latency window (the frame
+//! code played back from nginx, as the `latency` probe), then another window
+//! (`ffplay`, magenta) covers the game, then the game's window is unmapped —
+//! what a window manager does when the player minimises it (Xvfb has none).
+//! For each, what the stream shows: the game (its green), live (its frame
+//! code advancing) or frozen, or the other window (magenta). Our plugin
+//! reports the game hidden in both cases and the host holds its last frame.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use livestream_e2e::{Colour, colour_of, demo_game_with, log};
-use livestream_testkit::{NginxRtmp, Reaped, Xvfb, rgb_frames};
+use livestream_e2e::{Colour, colour_of, demo_game_with, log, mean_rgb};
+use livestream_testkit::{
+    NginxRtmp, PulseMic, Reaped, Xvfb, audio_samples, frame_counters, rgb_frames,
+};
 
+use super::latency::{play_and_time, set_latency_figures};
 use super::{cpu_seconds, streaming_host};
 use crate::report::Measured;
 
-pub const WHAT: &str = "demo-snake in a 640x360 window under Xvfb, overlay up, streamed at 30 fps veryfast 2500k by bevy_livestream vs ffmpeg x11grab; then a window covers the game";
+pub const WHAT: &str = "demo-snake in a 640x360 window under Xvfb, overlay up, sound to PulseAudio, streamed at 30 fps veryfast zerolatency 2500k + AAC by bevy_livestream vs ffmpeg x11grab + pulse; then a window covers the game, then it is minimised (unmapped)";
 
 const SIZE: &str = "640x360";
+const WIDTH: u32 = 640;
+const HEIGHT: u32 = 360;
 /// The overlay's chat panel in window coordinates (as `tests/overlay.rs`).
 const OVERLAY: (usize, usize, usize, usize) = (20, 60, 280, 300);
 /// Time for the window and the encoder to settle before measuring.
 const SETTLE: Duration = Duration::from_secs(4);
-/// How long the covering window stays before the run ends.
-const COVERED: Duration = Duration::from_secs(3);
-/// Frames at the end of the recording judged as "covered" (the last second).
-const COVERED_FRAMES: usize = 30;
+/// How long the game stays covered, then minimised.
+const PHASE: Duration = Duration::from_secs(4);
+/// Output frames in a phase, and the frames judged in it: the middle two
+/// seconds, so a second of timing slack either side never mixes phases.
+const PHASE_FRAMES: usize = 120;
+const JUDGED: std::ops::Range<usize> = 30..90;
+/// The null sink the game plays into; screen recording records its monitor.
+const GAME_SINK: &str = "game_sound";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Way {
@@ -38,26 +54,61 @@ enum Way {
 }
 
 pub fn run(dir: &Path, seconds: u64) -> Measured {
-    let xvfb = Xvfb::start(640, 360);
+    let xvfb = Xvfb::start(WIDTH, HEIGHT);
+    // A sound server as on a desktop (the script's tone plays into a sink of
+    // its own that neither way records).
+    let pulse = PulseMic::start(dir, 1000.0);
+    for args in [
+        &[
+            "load-module",
+            "module-null-sink",
+            &format!("sink_name={GAME_SINK}"),
+        ][..],
+        &["set-default-sink", GAME_SINK],
+    ] {
+        let status = Command::new("pactl")
+            .arg("--server")
+            .arg(&pulse.server)
+            .args(args)
+            .stdout(Stdio::null())
+            .status()
+            .expect("pactl");
+        assert!(status.success(), "pactl {args:?} failed");
+    }
     let mut measured = Measured::default();
     for (way, prefix) in [(Way::Ours, "ours"), (Way::ScreenRecording, "screen")] {
         let work = dir.join(prefix);
         std::fs::create_dir_all(&work).expect("work dir");
-        for (name, value) in run_one(&work, &xvfb, way, seconds) {
-            measured.set(&format!("{prefix}_{name}"), value);
-        }
+        run_one(
+            &work,
+            &xvfb,
+            &pulse.server,
+            way,
+            seconds,
+            prefix,
+            &mut measured,
+        );
     }
     measured
 }
 
-fn run_one(dir: &Path, xvfb: &Xvfb, way: Way, seconds: u64) -> Vec<(&'static str, f64)> {
+fn run_one(
+    dir: &Path,
+    xvfb: &Xvfb,
+    pulse_server: &str,
+    way: Way,
+    seconds: u64,
+    prefix: &str,
+    measured: &mut Measured,
+) {
     let display = xvfb.display();
     let nginx = NginxRtmp::start(&dir.join("nginx"));
     let url = nginx.url("bench");
     // For the screen recording the host socket stays unused: the game runs alone.
     let host = streaming_host(dir, &url, SIZE, "none");
     let frame_log = dir.join("frames.txt");
-    let lifetime = (SETTLE + Duration::from_secs(seconds) + COVERED).as_secs() + 30;
+    let codes = dir.join("codes.txt");
+    let lifetime = SETTLE.as_secs() + 3 * seconds + 2 * PHASE.as_secs() + 60;
     let game_socket = dir.join("no-host.sock");
     let started = Instant::now();
     let game = demo_game_with(
@@ -72,9 +123,12 @@ fn run_one(dir: &Path, xvfb: &Xvfb, way: Way, seconds: u64) -> Vec<(&'static str
             &lifetime.to_string(),
             "--frame-log",
             &frame_log.to_string_lossy(),
+            "--frame-code",
+            &codes.to_string_lossy(),
         ],
         &[
             ("DISPLAY", display.as_str()),
+            ("PULSE_SERVER", pulse_server),
             // Screen recording: the game must not find (or start) a host.
             (
                 "LIVESTREAM_SOCKET",
@@ -97,12 +151,23 @@ fn run_one(dir: &Path, xvfb: &Xvfb, way: Way, seconds: u64) -> Vec<(&'static str
         }
         Way::ScreenRecording => {
             std::thread::sleep(Duration::from_secs(3)); // the window is up
+            let monitor = format!("{GAME_SINK}.monitor");
             let ffmpeg = Reaped::spawn(
                 Command::new("ffmpeg")
                     .args(["-v", "error", "-f", "x11grab", "-framerate", "30"])
                     .args(["-video_size", SIZE, "-i", &display])
-                    .args(["-c:v", "libx264", "-preset", "veryfast", "-b:v", "2500k"])
-                    .args(["-g", "60", "-pix_fmt", "yuv420p", "-f", "flv", &url])
+                    .args(["-f", "pulse", "-i", &monitor])
+                    .args([
+                        "-c:v",
+                        "libx264",
+                        "-preset",
+                        "veryfast",
+                        "-tune",
+                        "zerolatency",
+                    ])
+                    .args(["-b:v", "2500k", "-g", "60", "-pix_fmt", "yuv420p"])
+                    .args(["-c:a", "aac", "-b:a", "128k", "-f", "flv", &url])
+                    .env("PULSE_SERVER", pulse_server)
                     .stdin(Stdio::null())
                     .stderr(log(dir, "ffmpeg")),
             );
@@ -121,7 +186,9 @@ fn run_one(dir: &Path, xvfb: &Xvfb, way: Way, seconds: u64) -> Vec<(&'static str
     let (g1, e1) = (cpu_seconds(game.pid()), cpu_seconds(encoder));
     let span = t0.elapsed().as_secs_f64();
     let window_end = started.elapsed().as_secs_f64();
-    let _cover = Reaped::spawn(
+    let latencies = play_and_time(dir, &url, (WIDTH, HEIGHT), seconds, &codes);
+
+    let cover = Reaped::spawn(
         Command::new("ffplay")
             .args(["-v", "error", "-an", "-noborder", "-f", "lavfi"])
             .arg(format!("color=c=0xC000C0:s={SIZE}"))
@@ -129,30 +196,103 @@ fn run_one(dir: &Path, xvfb: &Xvfb, way: Way, seconds: u64) -> Vec<(&'static str
             .stdout(Stdio::null())
             .stderr(log(dir, "cover")),
     );
-    std::thread::sleep(COVERED);
+    std::thread::sleep(PHASE);
+    drop(cover);
+    minimise(&display, "Snake");
+    std::thread::sleep(PHASE);
     drop(ffmpeg);
     drop(host);
     drop(game);
-    let frames = rgb_frames(&nginx.recording("bench"), 160, 90);
+
+    let recording = nginx.recording("bench");
+    let frames = rgb_frames(&recording, 160, 90);
+    let counters = frame_counters(&recording, WIDTH, HEIGHT);
     assert!(
-        frames.len() > COVERED_FRAMES * 2,
-        "nginx recorded {} frames",
-        frames.len()
+        frames.len() > 2 * PHASE_FRAMES + 30 && counters.len() == frames.len(),
+        "nginx recorded {} frames ({} decoded for counters)",
+        frames.len(),
+        counters.len()
     );
-    let (before, covered) = frames.split_at(frames.len() - COVERED_FRAMES);
-    let game_visible = covered
+    let phase = |from_end: usize| {
+        let start = frames.len() - from_end * PHASE_FRAMES;
+        (start + JUDGED.start)..(start + JUDGED.end)
+    };
+    let (covered, minimised) = (phase(2), phase(1));
+    let samples = audio_samples(&recording);
+    let rms = (samples.iter().map(|s| s * s).sum::<f64>() / samples.len().max(1) as f64).sqrt();
+    let mut set = |name: &str, value: f64| measured.set(&format!("{prefix}_{name}"), value);
+    set("game_fps", frame_rate(&frame_log, window_start, window_end));
+    set("game_cores", (g1 - g0) / span);
+    set("encoder_cores", (e1 - e0) / span);
+    set(
+        "overlay_area_in_stream",
+        overlay_share(&frames[..covered.start], 160, 90),
+    );
+    set("audio_dbfs", 20.0 * rms.max(1e-9).log10());
+    set("stream_frames", frames.len() as f64);
+    for (state, range) in [("covered", covered), ("minimised", minimised)] {
+        set(
+            &format!("game_in_stream_while_{state}"),
+            share_green(&frames[range.clone()]),
+        );
+        set(
+            &format!("other_window_in_stream_while_{state}"),
+            share_cover(&frames[range.clone()]),
+        );
+        set(
+            &format!("game_live_while_{state}"),
+            share_advancing(&counters[range.start - 1..range.end]),
+        );
+    }
+    set_latency_figures(measured, &format!("{prefix}_latency_"), &latencies);
+}
+
+/// Minimises the window titled `title` as a window manager would: unmaps it.
+fn minimise(display: &str, title: &str) {
+    let found = Command::new("xdotool")
+        .args(["search", "--name", title])
+        .env("DISPLAY", display)
+        .output()
+        .expect("xdotool (run scripts/setup.sh)");
+    let ids = String::from_utf8_lossy(&found.stdout).into_owned();
+    assert!(!ids.trim().is_empty(), "no window titled {title:?}");
+    for id in ids.split_whitespace() {
+        let status = Command::new("xdotool")
+            .args(["windowunmap", id])
+            .env("DISPLAY", display)
+            .status()
+            .expect("xdotool");
+        assert!(status.success(), "xdotool windowunmap {id} failed");
+    }
+}
+
+/// Share of frames that show the game (its green).
+fn share_green(frames: &[Vec<u8>]) -> f64 {
+    frames
         .iter()
         .filter(|rgb| colour_of(rgb) == Colour::Green)
         .count() as f64
-        / covered.len() as f64;
-    vec![
-        ("game_fps", frame_rate(&frame_log, window_start, window_end)),
-        ("game_cores", (g1 - g0) / span),
-        ("encoder_cores", (e1 - e0) / span),
-        ("overlay_area_in_stream", overlay_share(before, 160, 90)),
-        ("game_in_stream_while_covered", game_visible),
-        ("stream_frames", frames.len() as f64),
-    ]
+        / frames.len().max(1) as f64
+}
+
+/// Share of frames that show the covering window (its magenta): another
+/// program's picture on the stream.
+fn share_cover(frames: &[Vec<u8>]) -> f64 {
+    let magenta = |rgb: &&Vec<u8>| {
+        let [r, g, b] = mean_rgb(rgb);
+        r > 150.0 && b > 150.0 && g < 80.0
+    };
+    frames.iter().filter(|rgb| magenta(rgb)).count() as f64 / frames.len().max(1) as f64
+}
+
+/// Share of frames (after the first) showing a new legible frame code: the
+/// game live on the stream, rather than frozen, covered or gone.
+fn share_advancing(counters: &[Option<u32>]) -> f64 {
+    let fresh = counters
+        .windows(2)
+        .filter(|pair| pair[1].is_some() && pair[1] != pair[0])
+        .count();
+    fresh as f64 / counters.len().saturating_sub(1).max(1) as f64
 }
 
 /// The game's frames per second between two times since it started (seconds),
@@ -193,6 +333,23 @@ fn overlay_share(frames: &[Vec<u8>], width: usize, height: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_covering_window_is_told_by_its_magenta() {
+        let magenta = [[192u8, 0, 192]; 16].concat();
+        let green = [[30u8, 140, 50]; 16].concat();
+        assert_eq!(share_cover(&[magenta, green]), 0.5);
+    }
+
+    #[test]
+    fn frozen_or_missing_codes_are_not_live() {
+        assert_eq!(share_advancing(&[Some(1), Some(2), Some(3)]), 1.0);
+        assert_eq!(
+            share_advancing(&[Some(1), Some(1), None, None, Some(4)]),
+            0.25
+        );
+        assert_eq!(share_advancing(&[None, None]), 0.0);
+    }
 
     #[test]
     fn the_overlay_share_is_the_worst_frame() {
