@@ -44,6 +44,8 @@ const PHASE: Duration = Duration::from_secs(4);
 /// seconds, so a second of timing slack either side never mixes phases.
 const PHASE_FRAMES: usize = 120;
 const JUDGED: std::ops::Range<usize> = 30..90;
+/// Size the recording is scaled to for colour checks (a quarter of the window).
+const SMALL: (u32, u32) = (160, 90);
 /// The null sink the game plays into; screen recording records its monitor.
 const GAME_SINK: &str = "game_sound";
 
@@ -51,6 +53,16 @@ const GAME_SINK: &str = "game_sound";
 enum Way {
     Ours,
     ScreenRecording,
+}
+
+impl Way {
+    /// The figures' prefix (and work dir) for this way.
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Ours => "ours",
+            Self::ScreenRecording => "screen",
+        }
+    }
 }
 
 pub fn run(dir: &Path, seconds: u64) -> Measured {
@@ -76,18 +88,10 @@ pub fn run(dir: &Path, seconds: u64) -> Measured {
         assert!(status.success(), "pactl {args:?} failed");
     }
     let mut measured = Measured::default();
-    for (way, prefix) in [(Way::Ours, "ours"), (Way::ScreenRecording, "screen")] {
-        let work = dir.join(prefix);
+    for way in [Way::Ours, Way::ScreenRecording] {
+        let work = dir.join(way.prefix());
         std::fs::create_dir_all(&work).expect("work dir");
-        run_one(
-            &work,
-            &xvfb,
-            &pulse.server,
-            way,
-            seconds,
-            prefix,
-            &mut measured,
-        );
+        run_one(&work, &xvfb, &pulse.server, way, seconds, &mut measured);
     }
     measured
 }
@@ -98,7 +102,6 @@ fn run_one(
     pulse_server: &str,
     way: Way,
     seconds: u64,
-    prefix: &str,
     measured: &mut Measured,
 ) {
     let display = xvfb.display();
@@ -205,7 +208,7 @@ fn run_one(
     drop(game);
 
     let recording = nginx.recording("bench");
-    let frames = rgb_frames(&recording, 160, 90);
+    let frames = rgb_frames(&recording, SMALL.0, SMALL.1);
     let counters = frame_counters(&recording, WIDTH, HEIGHT);
     assert!(
         frames.len() > 2 * PHASE_FRAMES + 30 && counters.len() == frames.len(),
@@ -220,13 +223,14 @@ fn run_one(
     let (covered, minimised) = (phase(2), phase(1));
     let samples = audio_samples(&recording);
     let rms = (samples.iter().map(|s| s * s).sum::<f64>() / samples.len().max(1) as f64).sqrt();
+    let prefix = way.prefix();
     let mut set = |name: &str, value: f64| measured.set(&format!("{prefix}_{name}"), value);
     set("game_fps", frame_rate(&frame_log, window_start, window_end));
     set("game_cores", (g1 - g0) / span);
     set("encoder_cores", (e1 - e0) / span);
     set(
         "overlay_area_in_stream",
-        overlay_share(&frames[..covered.start], 160, 90),
+        overlay_share(&frames[..covered.start], SMALL.0 as usize, SMALL.1 as usize),
     );
     set("audio_dbfs", 20.0 * rms.max(1e-9).log10());
     set("stream_frames", frames.len() as f64);
