@@ -168,6 +168,9 @@ fn status_document<'a>(
         "bitrate_kbps": state.stats.bitrate_kbps,
         "frames_repeated": state.stats.frames_repeated,
         "frames_superseded": state.stats.frames_dropped,
+        "video_delay_ms": streaming.streamer.as_ref().map(|streamer| {
+            streamer.stats().playout_delay_ns.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6
+        }),
         "outputs": state.stats.outputs.iter().map(|o| serde_json::json!({
             "url": o.url, "connected": o.connected,
         })).collect::<Vec<_>>(),

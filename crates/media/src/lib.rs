@@ -17,4 +17,6 @@ pub use audio::{AudioTimeline, PlacedChunk, SWITCH_FADE_NS};
 pub use config::{AUDIO_CHANNELS, AUDIO_RATE, MediaConfig, MicSource, X264_PRESETS};
 pub use output::{Container, Destination, Output, OutputError, redact_url};
 pub use pipeline::{MediaError, MediaEvent, MediaStats, Streamer, VideoFrame, reconnect_delay};
-pub use pump::{PumpState, TickAction, frame_pts_ns};
+pub use pump::{
+    FrameSchedule, MAX_PLAYOUT_DELAY_NS, PumpState, PumpStep, SLOT_TOLERANCE, TickAction,
+};

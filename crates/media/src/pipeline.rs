@@ -9,8 +9,9 @@
 //!
 //! The pipeline runs on the system clock (`CLOCK_MONOTONIC`), so a game's
 //! capture timestamp maps to running time by subtracting the base time. The
-//! frame pump thread pushes one frame per output tick (constant frame rate),
-//! repeating the last frame when none arrived; the bus thread turns bus
+//! frame pump thread pushes one frame per output slot (constant frame rate),
+//! placed by its capture timestamp like the audio (see [`FrameSchedule`]),
+//! repeating the last frame when none is due; the bus thread turns bus
 //! messages into [`MediaEvent`]s.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -30,7 +31,7 @@ use tracing::{debug, info, warn};
 use crate::audio::AudioTimeline;
 use crate::config::{AUDIO_CHANNELS, AUDIO_RATE, MediaConfig, MicSource};
 use crate::output::{Container, Destination, Output};
-use crate::pump::{FrameQueue, PumpState, TickAction, frame_pts_ns};
+use crate::pump::{FrameSchedule, MAX_PLAYOUT_DELAY_NS, PumpState, PumpStep, TickAction};
 
 /// Why the pipeline could not be built or run.
 #[derive(Debug, thiserror::Error)]
@@ -142,9 +143,13 @@ pub struct MediaStats {
     pub frames_pushed: AtomicU64,
     /// Of those, repeats of the previous frame.
     pub frames_repeated: AtomicU64,
-    /// Frames received but never streamed: pushed out of the pump's queue
-    /// by newer ones (the game delivers faster than the output rate).
+    /// Frames received but never streamed: a newer frame was due at the
+    /// same output slot (the game delivers faster than the output rate, or
+    /// the frame came later than the playout delay).
     pub frames_superseded: AtomicU64,
+    /// How long after its presentation time a frame slot is emitted now (ns):
+    /// the wait for the slowest recent frame, see [`FrameSchedule`].
+    pub playout_delay_ns: AtomicU64,
     /// Keyframes forced at switches.
     pub keyframes_forced: AtomicU64,
     /// Audio chunks pushed.
@@ -162,7 +167,7 @@ pub struct Streamer {
     pipeline: gst::Pipeline,
     audio_src: gst_app::AppSrc,
     video_src: gst_app::AppSrc,
-    queued: Arc<Mutex<FrameQueue<VideoFrame>>>,
+    schedule: Arc<Mutex<FrameSchedule<VideoFrame>>>,
     audio: Mutex<AudioTimeline>,
     stats: Arc<MediaStats>,
     events: Receiver<MediaEvent>,
@@ -211,7 +216,7 @@ impl Streamer {
 
         let (events_tx, events) = crossbeam_channel::unbounded();
         let stop = Arc::new(AtomicBool::new(false));
-        let queued: Arc<Mutex<FrameQueue<VideoFrame>>> = Arc::default();
+        let schedule = Arc::new(Mutex::new(FrameSchedule::new(config.fps)));
         let bus_thread = spawn_bus_thread(&pipeline, branches, events_tx, stop.clone())?;
 
         pipeline
@@ -228,7 +233,7 @@ impl Streamer {
             &pipeline,
             &video_src,
             &config,
-            queued.clone(),
+            schedule.clone(),
             stats.clone(),
             stop.clone(),
         )?;
@@ -236,7 +241,7 @@ impl Streamer {
             pipeline,
             audio_src,
             video_src,
-            queued,
+            schedule,
             audio: Mutex::new(AudioTimeline::default()),
             stats,
             events,
@@ -247,13 +252,22 @@ impl Streamer {
         })
     }
 
-    /// Queues the shown game's next frame for the pump (see [`FrameQueue`]).
+    /// Hands the shown game's next frame to the pump, which places it on the
+    /// output by its capture timestamp (see [`FrameSchedule`]).
     pub fn submit_frame(&self, frame: VideoFrame) {
+        let Some(arrival) = running_now(&self.pipeline) else {
+            debug!("a frame arrived before the pipeline runs; not streamed");
+            self.stats.frames_superseded.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let capture = self
+            .running_time_of(frame.header.timestamp_ns)
+            .unwrap_or(arrival);
         let dropped = self
-            .queued
+            .schedule
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(frame);
+            .push(frame, capture, arrival);
         self.stats
             .frames_superseded
             .fetch_add(dropped, Ordering::Relaxed);
@@ -551,7 +565,8 @@ fn build_audio(
         .build();
     let mixer = make("audiomixer", Some("amix"))?;
     // Wait this long for late game audio before mixing without it.
-    mixer.set_property("latency", gst::ClockTime::from_mseconds(100).nseconds());
+    // Video waits as long for late frames, so both reach the muxer alike.
+    mixer.set_property("latency", MAX_PLAYOUT_DELAY_NS);
     let mixed_filter = gst::ElementFactory::make("capsfilter")
         .property("caps", &raw_caps)
         .build()
@@ -1035,7 +1050,7 @@ fn spawn_pump(
     pipeline: &gst::Pipeline,
     video_src: &gst_app::AppSrc,
     config: &MediaConfig,
-    queued: Arc<Mutex<FrameQueue<VideoFrame>>>,
+    schedule: Arc<Mutex<FrameSchedule<VideoFrame>>>,
     stats: Arc<MediaStats>,
     stop: Arc<AtomicBool>,
 ) -> Result<JoinHandle<()>, MediaError> {
@@ -1048,24 +1063,43 @@ fn spawn_pump(
     std::thread::Builder::new()
         .name("livestream-frame-pump".into())
         .spawn(move || {
-            let interval = Duration::from_nanos(1_000_000_000 / u64::from(fps));
             let mut state = PumpState::default();
             let mut last: Option<VideoFrame> = None;
             let mut caps_of: Option<(PixelFormat, u32, u32)> = None;
-            let mut first_pts: Option<u64> = None;
-            let mut index = 0u64;
-            let mut next = Instant::now();
             while !stop.load(Ordering::Acquire) {
-                let now = Instant::now();
-                if now < next {
-                    std::thread::sleep((next - now).min(Duration::from_millis(20)));
+                let Some(now) = running_now(&pipeline) else {
+                    std::thread::sleep(PUMP_IDLE_POLL);
                     continue;
-                }
-                next += interval;
-                let fresh = queued
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .take();
+                };
+                let step = {
+                    let mut schedule = schedule
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    stats
+                        .playout_delay_ns
+                        .store(schedule.delay_ns(now), Ordering::Relaxed);
+                    schedule.step(now)
+                };
+                let (pts, fresh) = match step {
+                    PumpStep::Idle => {
+                        std::thread::sleep(PUMP_IDLE_POLL);
+                        continue;
+                    }
+                    PumpStep::Wait(ns) => {
+                        std::thread::sleep(Duration::from_nanos(ns).min(PUMP_IDLE_POLL));
+                        continue;
+                    }
+                    PumpStep::Emit {
+                        pts_ns,
+                        frame,
+                        superseded,
+                    } => {
+                        stats
+                            .frames_superseded
+                            .fetch_add(superseded, Ordering::Relaxed);
+                        (pts_ns, frame)
+                    }
+                };
                 let action = state.tick(fresh.as_ref().map(|f| f.source));
                 if let Some(frame) = fresh {
                     last = Some(frame);
@@ -1076,16 +1110,6 @@ fn spawn_pump(
                 if matches!(action, TickAction::Wait) {
                     continue;
                 }
-                let Some(base) = pipeline.base_time() else {
-                    continue;
-                };
-                let Some(clock) = pipeline.clock() else {
-                    continue;
-                };
-                let running = clock.time().nseconds().saturating_sub(base.nseconds());
-                let first = *first_pts.get_or_insert(running);
-                let pts = frame_pts_ns(first, index, fps);
-                index += 1;
                 let shape = (frame.header.format, frame.header.width, frame.header.height);
                 if caps_of != Some(shape) {
                     src.set_caps(Some(&video_caps(shape.0, shape.1, shape.2, fps)));
@@ -1103,7 +1127,7 @@ fn spawn_pump(
                 // A new buffer header sharing the frame's memory: repeats cost no copy.
                 let mut buffer = frame.buffer.copy();
                 if let Some(buffer) = buffer.get_mut() {
-                    buffer.set_pts(gst::ClockTime::from_nseconds(pts));
+                    buffer.set_pts(gst::ClockTime::from_nseconds(pts + AAC_DECODE_DELAY_NS));
                     buffer.set_duration(gst::ClockTime::from_nseconds(
                         1_000_000_000 / u64::from(fps),
                     ));
@@ -1119,6 +1143,25 @@ fn spawn_pump(
             }
         })
         .map_err(|err| MediaError::Build(format!("cannot start frame pump: {err}")))
+}
+
+/// How much later a sound is heard than its timestamp says once the AAC
+/// track is decoded: the encoder's priming and look-ahead, which FLV,
+/// MPEG-TS and Matroska cannot signal (measured: a click through voaacenc
+/// to FLV or Matroska decodes 1600 samples, 33.3 ms, late in ffmpeg).
+/// Video frames are stamped that much later, so picture and sound of the
+/// same capture instant play together.
+const AAC_DECODE_DELAY_NS: u64 = 1_600 * 1_000_000_000 / AUDIO_RATE as u64;
+
+/// Longest the pump sleeps before looking at the clock and its frames again.
+const PUMP_IDLE_POLL: Duration = Duration::from_millis(5);
+
+/// Running time now: the pipeline's clock minus its base time (`None`
+/// until the pipeline has started).
+fn running_now(pipeline: &gst::Pipeline) -> Option<u64> {
+    let base = pipeline.base_time()?.nseconds();
+    let now = pipeline.clock()?.time().nseconds();
+    now.checked_sub(base)
 }
 
 #[cfg(test)]
