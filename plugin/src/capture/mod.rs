@@ -8,6 +8,7 @@
 //! them into one camera's target).
 
 mod geometry;
+mod readback;
 mod render;
 
 use std::sync::Arc;

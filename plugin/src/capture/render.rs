@@ -2,8 +2,9 @@
 //! post-processing, `bevy_ui` HUD) and before the egui overlay, a compute pass
 //! reads the streamable camera's view target, scales and converts it, and
 //! copies the result into one of a few mappable staging buffers. Buffers are
-//! mapped asynchronously and sent once the GPU is done; when all are still in
-//! flight the frame is skipped (counted), so capture never waits on the GPU.
+//! read back and sent by the readback thread once the GPU is done (see
+//! [`super::readback`]); when all are still in flight the frame is skipped
+//! (counted), so capture never waits on the GPU.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -18,17 +19,17 @@ use bevy::render::render_resource::binding_types::{
 use bevy::render::render_resource::{
     BindGroup, BindGroupEntries, BindGroupLayoutDescriptor, BindGroupLayoutEntries, Buffer,
     BufferDescriptor, BufferId, BufferUsages, CachedComputePipelineId, ComputePassDescriptor,
-    ComputePipelineDescriptor, MapMode, PipelineCache, Sampler, SamplerBindingType,
-    SamplerDescriptor, ShaderStages, TextureSampleType, TextureViewId,
+    ComputePipelineDescriptor, PipelineCache, Sampler, SamplerBindingType, SamplerDescriptor,
+    ShaderStages, TextureSampleType, TextureViewId,
 };
 use bevy::render::renderer::{RenderContext, RenderDevice, RenderQueue, ViewQuery};
 use bevy::render::view::ViewTarget;
-use crossbeam_channel::{Receiver, Sender};
 use livestream_ipc::PayloadPool;
-use livestream_protocol::{GameMessage, PixelFormat, VideoFrameHeader};
+use livestream_protocol::{PixelFormat, VideoFrameHeader};
 
 use super::CaptureCounters;
 use super::geometry::CaptureGeometry;
+use super::readback::{Readback, ReadbackJob};
 use crate::route::RouteReceiver;
 
 /// Staging buffers per capture size: one being written, one being mapped, one spare.
@@ -105,10 +106,10 @@ pub(crate) fn init_capture_pipelines(
 #[derive(Debug)]
 enum SlotState {
     Free,
-    /// Commands recorded; mapped after this frame is submitted.
+    /// Commands recorded; read back after this frame is submitted.
     Written(VideoFrameHeader),
-    /// `map_async` requested; waiting for the GPU.
-    Mapping(VideoFrameHeader),
+    /// With the readback thread until it frees the slot.
+    Reading,
 }
 
 #[derive(Debug)]
@@ -124,17 +125,16 @@ pub(crate) struct CaptureBuffers {
     output: Option<Buffer>,
     bind_group: Option<((TextureViewId, BufferId), BindGroup)>,
     slots: Vec<StagingSlot>,
-    mapped_tx: Sender<(usize, bool)>,
-    mapped_rx: Receiver<(usize, bool)>,
-    pool: PayloadPool,
-    route: RouteReceiver,
+    /// Where the readback thread will send frames, until it is started
+    /// (with the first capture: it needs the render device).
+    route: Option<RouteReceiver>,
+    readback: Option<Readback>,
     counters: Arc<CaptureCounters>,
 }
 
 impl CaptureBuffers {
     /// Buffers that send through `route` and count into `counters`.
     pub fn new(route: RouteReceiver, counters: Arc<CaptureCounters>) -> Self {
-        let (mapped_tx, mapped_rx) = crossbeam_channel::unbounded();
         Self {
             params: None,
             output: None,
@@ -145,10 +145,8 @@ impl CaptureBuffers {
                     state: SlotState::Free,
                 })
                 .collect(),
-            mapped_tx,
-            mapped_rx,
-            pool: PayloadPool::new(STAGING_BUFFERS + 2),
-            route,
+            route: Some(route),
+            readback: None,
             counters,
         }
     }
@@ -218,6 +216,12 @@ pub(crate) fn capture_view(
     else {
         return;
     };
+    let CaptureBuffers {
+        readback, slots, ..
+    } = &mut *buffers;
+    for slot in readback.iter().flat_map(Readback::freed) {
+        slots[slot].state = SlotState::Free;
+    }
     let Some(slot_index) = buffers
         .slots
         .iter()
@@ -317,52 +321,32 @@ pub(crate) fn capture_view(
     buffers.counters.captured.fetch_add(1, Ordering::Relaxed);
 }
 
-/// After the frame's commands are submitted: map what was written, and send
-/// what the GPU has finished. Never waits.
+/// After the frame's commands are submitted: hands what was written to the
+/// readback thread (started here the first time). Never waits.
 pub(crate) fn send_captures(mut buffers: ResMut<CaptureBuffers>, device: Res<RenderDevice>) {
     let buffers = &mut *buffers;
+    if buffers.readback.is_none()
+        && let Some(route) = buffers.route.take()
+    {
+        let pool = PayloadPool::new(STAGING_BUFFERS + 2);
+        buffers.readback = Readback::spawn(device.clone(), route, buffers.counters.clone(), pool);
+    }
     for (index, slot) in buffers.slots.iter_mut().enumerate() {
-        if let SlotState::Written(header) = slot.state {
-            let tx = buffers.mapped_tx.clone();
-            let buffer = slot.buffer.as_ref().expect("written slots have a buffer");
-            buffer.slice(..).map_async(MapMode::Read, move |result| {
-                let _ = tx.send((index, result.is_ok()));
-            });
-            slot.state = SlotState::Mapping(header);
-        }
-    }
-    if let Err(err) = device.poll(bevy::render::render_resource::PollType::Poll) {
-        warn!("GPU poll failed during capture: {err}");
-    }
-    while let Ok((index, mapped)) = buffers.mapped_rx.try_recv() {
-        let slot = &mut buffers.slots[index];
-        let SlotState::Mapping(header) = core::mem::replace(&mut slot.state, SlotState::Free)
-        else {
+        let SlotState::Written(header) = slot.state else {
             continue;
         };
-        let buffer = slot.buffer.as_ref().expect("mapping slots have a buffer");
-        if !mapped {
-            warn!("a captured frame could not be read back from the GPU");
+        let buffer = slot.buffer.clone().expect("written slots have a buffer");
+        let Some(readback) = &buffers.readback else {
+            // No thread to read it back: the frame is lost, the slot reused.
             buffers.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            slot.state = SlotState::Free;
             continue;
-        }
-        let payload = {
-            let view = buffer.slice(..).get_mapped_range();
-            buffers.pool.take_copy(&view)
         };
-        buffer.unmap();
-        let len = payload.len() as u64;
-        let sent = buffers.route.current().is_some_and(|outbox| {
-            outbox
-                .send_with_payload(GameMessage::VideoFrame(header), payload)
-                .is_ok()
+        readback.start(ReadbackJob {
+            slot: index,
+            buffer,
+            header,
         });
-        let counter = if sent {
-            buffers.counters.bytes.fetch_add(len, Ordering::Relaxed);
-            &buffers.counters.sent
-        } else {
-            &buffers.counters.dropped
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        slot.state = SlotState::Reading;
     }
 }

@@ -88,6 +88,10 @@ pub fn run(dir: &Path, seconds: u64) -> Measured {
         "host_frames_received",
         received(&at_hide) - received(&steady),
     );
+    measured.set(
+        "host_video_delay_ms",
+        status_number(&at_hide, "video_delay_ms"),
+    );
     measured.set("output_frames_pushed", delta("frames_pushed"));
     measured.set("output_frames_repeated", delta("frames_repeated"));
     measured.set(
