@@ -1147,8 +1147,9 @@ fn spawn_pump(
 
 /// How much later a sound is heard than its timestamp says once the AAC
 /// track is decoded: the encoder's priming and look-ahead, which FLV,
-/// MPEG-TS and Matroska cannot signal (measured: a click through voaacenc
-/// to FLV or Matroska decodes 1600 samples, 33.3 ms, late in ffmpeg).
+/// MPEG-TS and Matroska cannot signal and mp4mux does not (measured: a
+/// click through voaacenc to FLV, Matroska or MP4 decodes 1600 samples,
+/// 33.3 ms, late in ffmpeg).
 /// Video frames are stamped that much later, so picture and sound of the
 /// same capture instant play together.
 const AAC_DECODE_DELAY_NS: u64 = 1_600 * 1_000_000_000 / AUDIO_RATE as u64;
