@@ -147,8 +147,8 @@ pub struct MediaStats {
     /// same output slot (the game delivers faster than the output rate, or
     /// the frame came later than the playout delay).
     pub frames_superseded: AtomicU64,
-    /// How long after its presentation time a frame slot is emitted now (ns):
-    /// the wait for the slowest recent frame, see [`FrameSchedule`].
+    /// How long after its presentation time the latest frame slot was
+    /// emitted (ns): the wait for the slowest recent frame, see [`FrameSchedule`].
     pub playout_delay_ns: AtomicU64,
     /// Keyframes forced at switches.
     pub keyframes_forced: AtomicU64,
@@ -1071,15 +1071,10 @@ fn spawn_pump(
                     std::thread::sleep(PUMP_IDLE_POLL);
                     continue;
                 };
-                let step = {
-                    let mut schedule = schedule
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    stats
-                        .playout_delay_ns
-                        .store(schedule.delay_ns(now), Ordering::Relaxed);
-                    schedule.step(now)
-                };
+                let step = schedule
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .step(now);
                 let (pts, fresh) = match step {
                     PumpStep::Idle => {
                         std::thread::sleep(PUMP_IDLE_POLL);
@@ -1093,10 +1088,12 @@ fn spawn_pump(
                         pts_ns,
                         frame,
                         superseded,
+                        delay_ns,
                     } => {
                         stats
                             .frames_superseded
                             .fetch_add(superseded, Ordering::Relaxed);
+                        stats.playout_delay_ns.store(delay_ns, Ordering::Relaxed);
                         (pts_ns, frame)
                     }
                 };

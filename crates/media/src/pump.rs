@@ -76,6 +76,8 @@ pub enum PumpStep<T> {
         frame: Option<T>,
         /// Frames due at this slot that a newer one replaced (never streamed).
         superseded: u64,
+        /// The playout delay the slot waited (ns).
+        delay_ns: u64,
     },
 }
 
@@ -139,7 +141,8 @@ impl<T> FrameSchedule<T> {
             return PumpStep::Idle;
         }
         let pts_ns = self.slot_pts(self.next_slot);
-        let emit_at = pts_ns + self.delay_ns(now_ns);
+        let delay_ns = self.delay_ns(now_ns);
+        let emit_at = pts_ns + delay_ns;
         if now_ns < emit_at {
             return PumpStep::Wait(emit_at - now_ns);
         }
@@ -154,6 +157,7 @@ impl<T> FrameSchedule<T> {
             pts_ns,
             frame,
             superseded,
+            delay_ns,
         }
     }
 
@@ -220,6 +224,20 @@ mod tests {
     const MS: u64 = 1_000_000;
     const PERIOD: u64 = 33_333_333;
 
+    /// `count` frames captured at `capture(n)`, each arriving `transit(n)` later.
+    fn arrivals(
+        count: u32,
+        capture: impl Fn(u64) -> u64,
+        transit: impl Fn(u64) -> u64,
+    ) -> Vec<(u32, u64, u64)> {
+        (0..count)
+            .map(|n| {
+                let at = capture(u64::from(n));
+                (n, at, at + transit(u64::from(n)))
+            })
+            .collect()
+    }
+
     /// Runs a schedule at 30 fps over `arrivals` of (frame, capture, arrival)
     /// and returns what each emitted slot carried, polling every millisecond.
     fn run(arrivals: &[(u32, u64, u64)], until: u64) -> (Vec<Option<u32>>, u64) {
@@ -253,13 +271,11 @@ mod tests {
         // is seen at the next render frame or the one after, so frames come
         // 47 ms or 14 ms after capture, often two at once. Only the first
         // slow frame, before the delay has learnt it, is lost.
-        let arrivals: Vec<(u32, u64, u64)> = (0..60)
-            .map(|n| {
-                let capture = 100 * MS + u64::from(n) * PERIOD;
-                let transit = if n % 3 == 1 { 47 * MS } else { 14 * MS };
-                (n, capture, capture + transit)
-            })
-            .collect();
+        let arrivals = arrivals(
+            60,
+            |n| 100 * MS + n * PERIOD,
+            |n| if n % 3 == 1 { 47 * MS } else { 14 * MS },
+        );
         let (out, superseded) = run(&arrivals, 2_300 * MS);
         assert_eq!(superseded, 1);
         let shown: Vec<u32> = out.iter().flatten().copied().collect();
@@ -274,17 +290,12 @@ mod tests {
         // After the first frame, captures alternate 16.0 and 17.4 ms after
         // slot times: right on the half-period boundary, where rounding alone
         // would put two frames in one slot and none in the next.
-        let arrivals: Vec<(u32, u64, u64)> = (0..30)
-            .map(|n| {
-                let jitter = match n {
-                    0 => 0,
-                    n if n % 2 == 1 => 16 * MS,
-                    _ => 17_400_000,
-                };
-                let capture = u64::from(n) * PERIOD + jitter;
-                (n, capture, capture + 2 * MS)
-            })
-            .collect();
+        let jitter = |n: u64| match n {
+            0 => 0,
+            n if n % 2 == 1 => 16 * MS,
+            _ => 17_400_000,
+        };
+        let arrivals = arrivals(30, |n| n * PERIOD + jitter(n), |_| 2 * MS);
         let (out, superseded) = run(&arrivals, 1_200 * MS);
         // Frame 1 is later than frame 0 taught the delay: the start-up loss.
         assert_eq!(superseded, 1);
@@ -297,13 +308,7 @@ mod tests {
     fn a_slower_game_is_repeated_and_stays_near_its_sound() {
         // 29.7 fps into a 30 fps output: a repeat every ~100 frames, no loss,
         // and every frame within the tolerance of its own capture time.
-        let spacing = 33_670_000;
-        let arrivals: Vec<(u32, u64, u64)> = (0..300)
-            .map(|n| {
-                let capture = u64::from(n) * spacing;
-                (n, capture, capture + 3 * MS)
-            })
-            .collect();
+        let arrivals = arrivals(300, |n| n * 33_670_000, |_| 3 * MS);
         let mut schedule = FrameSchedule::new(30);
         let mut slots = vec![];
         for &(frame, capture, arrival) in &arrivals {
@@ -326,12 +331,7 @@ mod tests {
     #[test]
     fn a_faster_source_keeps_the_newest_frame_of_each_slot() {
         // 60 fps into 30 fps: every other frame is superseded, delay stays put.
-        let arrivals: Vec<(u32, u64, u64)> = (0..20)
-            .map(|n| {
-                let capture = u64::from(n) * PERIOD / 2;
-                (n, capture, capture + MS)
-            })
-            .collect();
+        let arrivals = arrivals(20, |n| n * PERIOD / 2, |_| MS);
         let (out, superseded) = run(&arrivals, 400 * MS);
         let shown: Vec<u32> = out.iter().take(10).map(|f| f.unwrap()).collect();
         assert_eq!(shown, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
