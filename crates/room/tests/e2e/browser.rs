@@ -24,6 +24,8 @@ pub struct Chromium {
     page: WebSocket<TcpStream>,
     next_id: u64,
     process: Reaped,
+    /// Chromium's stderr, shown when the `DevTools` connection fails.
+    stderr: std::path::PathBuf,
     _dir: TempDir,
 }
 
@@ -86,6 +88,7 @@ impl Chromium {
             page,
             next_id: 1,
             process,
+            stderr,
             _dir: dir,
         }
     }
@@ -95,9 +98,15 @@ impl Chromium {
         let id = self.next_id;
         self.next_id += 1;
         let request = json!({"id": id, "method": method, "params": params});
-        self.page.send(Message::text(request.to_string())).unwrap();
+        if let Err(err) = self.page.send(Message::text(request.to_string())) {
+            self.connection_lost(method, &err);
+        }
         loop {
-            let Message::Text(text) = self.page.read().unwrap() else {
+            let message = match self.page.read() {
+                Ok(message) => message,
+                Err(err) => self.connection_lost(method, &err),
+            };
+            let Message::Text(text) = message else {
                 continue;
             };
             let mut reply: Value = serde_json::from_str(&text).unwrap();
@@ -110,6 +119,13 @@ impl Chromium {
                 return reply["result"].take();
             }
         }
+    }
+
+    /// Fails the test with what Chromium printed: the page's `DevTools`
+    /// connection broke (the browser or its renderer died).
+    fn connection_lost(&self, method: &str, err: &tungstenite::Error) -> ! {
+        let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        panic!("{method}: the DevTools connection broke ({err}); Chromium's stderr:\n{log}")
     }
 
     /// Opens `url` in the page.
