@@ -30,8 +30,26 @@ pub struct LiveStreamSettings {
     /// Pixel format on the socket: `I420` (1.5 bytes per pixel, converted on the GPU) or
     /// `Rgba8` (4 bytes per pixel, for hosts or tools that want RGB).
     pub pixel_format: PixelFormat,
+    /// Where the captured picture is converted to I420.
+    pub conversion: Conversion,
     /// Where the game's sound goes besides the stream.
     pub audio_output: AudioOutput,
+}
+
+/// Where the captured picture becomes I420.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Conversion {
+    /// The CPU when the render adapter is itself a CPU (Mesa's llvmpipe,
+    /// `SwiftShader`: no GPU), the GPU otherwise.
+    #[default]
+    Auto,
+    /// A compute pass on the GPU scales and converts; only I420 crosses back.
+    Gpu,
+    /// The view is copied back as RGBA and converted on the capture's
+    /// readback thread: several times cheaper than the compute pass when
+    /// the "GPU" is the CPU. Needs an unscaled capture (the view fits
+    /// `max_capture_size`) of an 8-bit view; otherwise the GPU converts.
+    Cpu,
 }
 
 /// Where kira plays the game's sound.
@@ -55,6 +73,7 @@ impl Default for LiveStreamSettings {
             host_binary: None,
             max_capture_size: (1280, 720),
             pixel_format: PixelFormat::I420,
+            conversion: Conversion::Auto,
             audio_output: AudioOutput::Auto,
         }
     }

@@ -32,7 +32,9 @@ mod state;
 mod ui;
 
 pub use audio::{GameAudio, GameAudioBackend, GameAudioError};
-pub use config::{AudioOutput, ConfigError, LiveStreamPlugin, LiveStreamSettings, SOCKET_ENV};
+pub use config::{
+    AudioOutput, ConfigError, Conversion, LiveStreamPlugin, LiveStreamSettings, SOCKET_ENV,
+};
 pub use livestream_protocol::{
     AudienceEvent, AudienceEventKind, AudienceUser, DisplayReason, MediaRequest, MicChoice,
     PixelFormat, StreamPhase, StreamState, StreamStats, Visibility,

@@ -104,13 +104,14 @@ fn sync_media(
     audio: Option<Res<GameAudio>>,
     capture: Res<CaptureStats>,
 ) {
-    let [captured, sent, skipped, dropped, bytes] = capture.snapshot();
+    let [captured, sent, skipped, dropped, bytes, cpu_converted] = capture.snapshot();
     let mut stats = LiveStreamStats {
         frames_captured: captured,
         frames_sent: sent,
         frames_skipped: skipped,
         frames_dropped: dropped,
         video_bytes: bytes,
+        frames_converted_on_cpu: cpu_converted,
         ..live.stats
     };
     if let Some(audio) = audio {

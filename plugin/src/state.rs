@@ -25,7 +25,7 @@ pub enum HostConnection {
 /// Counters of what this game sent to the host.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LiveStreamStats {
-    /// Frames converted on the GPU.
+    /// Frames written by the GPU (converted there, or copied for the CPU to convert).
     pub frames_captured: u64,
     /// Frames handed to the connection.
     pub frames_sent: u64,
@@ -35,6 +35,8 @@ pub struct LiveStreamStats {
     pub frames_dropped: u64,
     /// Payload bytes of video sent.
     pub video_bytes: u64,
+    /// Frames converted to I420 on the CPU rather than the GPU (see [`crate::Conversion`]).
+    pub frames_converted_on_cpu: u64,
     /// Audio chunks handed to the connection.
     pub audio_chunks_sent: u64,
     /// Audio frames lost because the sender fell behind the audio thread.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use bevy_livestream::prelude::*;
-use bevy_livestream::{PixelFormat, Visibility};
+use bevy_livestream::{Conversion, PixelFormat, Visibility};
 use common::{LIMIT, SOCKET_FILE, host, test_settings, wait_for_game};
 use kira::Frame;
 use kira::sound::static_sound::{StaticSoundData, StaticSoundSettings};
@@ -77,7 +77,7 @@ fn scene(mut commands: Commands, mut images: ResMut<Assets<Image>>) {
     ));
 }
 
-fn game(socket: &Path, format: PixelFormat) -> App {
+fn game(socket: &Path, format: PixelFormat, conversion: Conversion) -> App {
     let mut app = App::new();
     app.add_plugins((
         headless_default_plugins().disable::<LogPlugin>(),
@@ -86,7 +86,10 @@ fn game(socket: &Path, format: PixelFormat) -> App {
             fps: 60.0,
         },
         LiveStreamPlugin {
-            settings: test_settings(socket, GAME, format),
+            settings: LiveStreamSettings {
+                conversion,
+                ..test_settings(socket, GAME, format)
+            },
             ..default()
         },
     ))
@@ -97,11 +100,14 @@ fn game(socket: &Path, format: PixelFormat) -> App {
 }
 
 /// A test host in a fresh temp dir and a game connected to it.
-fn connected_game(format: PixelFormat) -> (tempfile::TempDir, Server, App, HostLink) {
+fn connected_game(
+    format: PixelFormat,
+    conversion: Conversion,
+) -> (tempfile::TempDir, Server, App, HostLink) {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join(SOCKET_FILE);
     let server = host(&socket);
-    let mut app = game(&socket, format);
+    let mut app = game(&socket, format, conversion);
     let link = wait_for_game(&mut app, &server, GAME);
     (dir, server, app, link)
 }
@@ -172,7 +178,7 @@ fn assert_close(got: f32, want: f32, what: &str) {
 
 #[test]
 fn tagged_camera_audio_and_display_changes_reach_the_host() {
-    let (_dir, _server, mut app, link) = connected_game(PixelFormat::I420);
+    let (_dir, _server, mut app, link) = connected_game(PixelFormat::I420, Conversion::Auto);
     let mut got = Received::default();
 
     // Connected but not asked: the first report is the display status, and no media flows.
@@ -313,6 +319,42 @@ fn tagged_camera_audio_and_display_changes_reach_the_host() {
     assert!(live.stats.frames_sent >= 10 && live.stats.audio_chunks_sent >= 20);
 }
 
+/// The shader (what every GPU runs) and the CPU conversion (what a CPU
+/// adapter runs) send the same picture, to within one step per sample.
+#[test]
+fn gpu_and_cpu_conversions_send_the_same_picture() {
+    let picture = |conversion| {
+        let (_dir, _server, mut app, link) = connected_game(PixelFormat::I420, conversion);
+        link.outbox()
+            .send(HostMessage::Media(MediaRequest {
+                video: true,
+                audio: false,
+                fps: 30,
+            }))
+            .unwrap();
+        let mut got = Received::default();
+        // Late enough that the scene's sprites are drawn in both.
+        run_until(&mut app, &link, &mut got, |r| r.frames.len() >= 10);
+        let stats = app.world().resource::<LiveStream>().stats;
+        let (header, pixels) = got.frames.pop().unwrap();
+        (header, pixels, stats.frames_converted_on_cpu)
+    };
+    let (gpu_header, gpu, gpu_converted) = picture(Conversion::Gpu);
+    let (cpu_header, cpu, cpu_converted) = picture(Conversion::Cpu);
+    assert_eq!(gpu_converted, 0, "the shader converted");
+    assert!(cpu_converted > 0, "the CPU converted");
+    assert_eq!(
+        (gpu_header.width, gpu_header.height, gpu_header.strides),
+        (cpu_header.width, cpu_header.height, cpu_header.strides)
+    );
+    let differences = gpu.iter().zip(&cpu).filter(|(g, c)| g != c).count();
+    let worst = gpu.iter().zip(&cpu).map(|(g, c)| g.abs_diff(*c)).max();
+    assert!(
+        worst <= Some(1),
+        "largest difference {worst:?} ({differences} samples differ)"
+    );
+}
+
 /// What a game system saw of the audience: (id, from the backlog).
 #[derive(Resource, Default)]
 struct SeenAudience(Vec<(String, bool)>);
@@ -331,7 +373,7 @@ fn chat(id: &str) -> AudienceEvent {
 
 #[test]
 fn audience_events_reach_game_systems_as_messages_backlog_first() {
-    let (_dir, _server, mut app, link) = connected_game(PixelFormat::I420);
+    let (_dir, _server, mut app, link) = connected_game(PixelFormat::I420, Conversion::Auto);
     app.init_resource::<SeenAudience>()
         .add_systems(Update, collect_audience);
     let outbox = link.outbox();
@@ -369,7 +411,7 @@ fn audience_events_reach_game_systems_as_messages_backlog_first() {
 
 #[test]
 fn the_game_survives_its_host_and_reconnects() {
-    let (dir, server, mut app, link) = connected_game(PixelFormat::Rgba8);
+    let (dir, server, mut app, link) = connected_game(PixelFormat::Rgba8, Conversion::Auto);
     let socket = dir.path().join(SOCKET_FILE);
     let mut got = Received::default();
     let media = HostMessage::Media(MediaRequest {

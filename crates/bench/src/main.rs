@@ -178,7 +178,7 @@ fn machine() -> serde_json::Value {
         "cpu": cpu,
         "cores": std::thread::available_parallelism().map_or(0, usize::from),
         "memory_gib": memory_gib,
-        "build": "dev profile, dependencies at opt-level 3",
+        "build": "dev profile; dependencies and the plugin at opt-level 3 (as a game builds them)",
         "lp_num_threads": std::env::var("LP_NUM_THREADS").ok(),
     })
 }

@@ -52,6 +52,12 @@ impl core::ops::Deref for Payload {
     }
 }
 
+impl core::ops::DerefMut for Payload {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
+}
+
 impl Drop for Payload {
     fn drop(&mut self) {
         if let Some(home) = self.home.take() {
@@ -91,11 +97,6 @@ impl PayloadPool {
         let mut payload = self.take(0);
         payload.bytes.extend_from_slice(bytes);
         payload
-    }
-
-    /// Mutable access to a pooled payload's bytes, for the reader to fill.
-    pub(crate) fn bytes_mut(payload: &mut Payload) -> &mut [u8] {
-        &mut payload.bytes
     }
 }
 

@@ -145,7 +145,7 @@ impl<R: Read> FrameReader<R> {
         self.header = header;
         let message = decoded?;
         let mut payload = self.pool.take(prefix.payload_len as usize);
-        self.fill(PayloadPool::bytes_mut(&mut payload), false, deadline)?;
+        self.fill(&mut payload, false, deadline)?;
         Ok((message, payload))
     }
 

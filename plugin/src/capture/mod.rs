@@ -7,6 +7,7 @@
 //! player looks at. Compositing several cameras is left to the game (render
 //! them into one camera's target).
 
+mod convert;
 mod geometry;
 mod readback;
 mod render;
@@ -31,7 +32,7 @@ use render::{CaptureBuffers, CaptureView, capture_view, init_capture_pipelines, 
 /// Counters of the capture path, written by the render world.
 #[derive(Debug, Default)]
 pub(crate) struct CaptureCounters {
-    /// Frames converted on the GPU.
+    /// Frames written by the GPU (converted, or copied for the CPU to convert).
     pub captured: AtomicU64,
     /// Frames handed to the host connection.
     pub sent: AtomicU64,
@@ -42,6 +43,8 @@ pub(crate) struct CaptureCounters {
     pub dropped: AtomicU64,
     /// Payload bytes handed to the connection.
     pub bytes: AtomicU64,
+    /// Frames converted to I420 on the CPU (see [`crate::Conversion`]).
+    pub cpu_converted: AtomicU64,
 }
 
 /// Shared handle on the capture counters (main world side).
@@ -114,6 +117,7 @@ fn plan_capture(
             timestamp_ns: now,
             frame_number,
             format: settings.pixel_format,
+            conversion: settings.conversion,
             max_size: settings.max_capture_size,
         },
     ));
@@ -178,9 +182,17 @@ pub(crate) fn finish(app: &mut App) {
 
 impl CaptureStats {
     /// (captured, sent, skipped, dropped, bytes) as plain numbers.
-    pub fn snapshot(&self) -> [u64; 5] {
+    pub fn snapshot(&self) -> [u64; 6] {
         let c = &self.0;
-        [&c.captured, &c.sent, &c.skipped, &c.dropped, &c.bytes].map(|v| v.load(Ordering::Relaxed))
+        [
+            &c.captured,
+            &c.sent,
+            &c.skipped,
+            &c.dropped,
+            &c.bytes,
+            &c.cpu_converted,
+        ]
+        .map(|v| v.load(Ordering::Relaxed))
     }
 }
 

@@ -1,7 +1,8 @@
 //! Reads finished captures back on a thread of their own. While any staging
 //! buffer is being mapped, the thread polls the GPU (never waiting) every
-//! millisecond, copies each mapped frame into a pooled payload, sends it to
-//! the host and hands the buffer's slot back to the render world.
+//! millisecond, copies each mapped frame into a pooled payload (converting
+//! it to I420 where the GPU only copied the view: see [`super::convert`]),
+//! sends it to the host and hands the buffer's slot back to the render world.
 //!
 //! Polling only from the render world's cleanup (once per rendered frame)
 //! saw a finished readback one frame late about half the time, so frames
@@ -22,10 +23,20 @@ use livestream_ipc::PayloadPool;
 use livestream_protocol::{GameMessage, VideoFrameHeader};
 
 use super::CaptureCounters;
+use super::convert::{RgbaCopy, rgba_to_i420};
 use crate::route::RouteReceiver;
 
 /// How often the thread polls the GPU while a readback is pending.
 const POLL_EVERY: Duration = Duration::from_millis(1);
+
+/// What the GPU writes into a staging buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Staged {
+    /// The frame as it goes on the wire (the shader converted it).
+    Frame,
+    /// The view's texels as they are, converted here.
+    Rgba(RgbaCopy),
+}
 
 /// A staging buffer the GPU has been told to fill, to be read back and sent.
 pub(crate) struct ReadbackJob {
@@ -35,6 +46,8 @@ pub(crate) struct ReadbackJob {
     pub buffer: Buffer,
     /// The frame's wire header.
     pub header: VideoFrameHeader,
+    /// What the buffer holds.
+    pub staged: Staged,
 }
 
 /// Handle on the readback thread; dropping it ends the thread.
@@ -167,7 +180,16 @@ impl Reader {
         }
         let payload = {
             let view = job.buffer.slice(..).get_mapped_range();
-            self.pool.take_copy(&view)
+            match job.staged {
+                Staged::Frame => self.pool.take_copy(&view),
+                Staged::Rgba(copy) => {
+                    let len = job.header.payload_len().expect("capture headers are valid");
+                    let mut payload = self.pool.take(len);
+                    rgba_to_i420(&view, copy, &job.header, &mut payload);
+                    self.counters.cpu_converted.fetch_add(1, Ordering::Relaxed);
+                    payload
+                }
+            }
         };
         job.buffer.unmap();
         let len = payload.len() as u64;

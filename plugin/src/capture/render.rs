@@ -1,7 +1,8 @@
 //! Render-world half of capture: after the game's own passes (scene,
 //! post-processing, `bevy_ui` HUD) and before the egui overlay, a compute pass
 //! reads the streamable camera's view target, scales and converts it, and
-//! copies the result into one of a few mappable staging buffers. Buffers are
+//! copies the result into one of a few mappable staging buffers (or, where
+//! the CPU converts, the view is copied into one as it is). Buffers are
 //! read back and sent by the readback thread once the GPU is done (see
 //! [`super::readback`]); when all are still in flight the frame is skipped
 //! (counted), so capture never waits on the GPU.
@@ -19,17 +20,22 @@ use bevy::render::render_resource::binding_types::{
 use bevy::render::render_resource::{
     BindGroup, BindGroupEntries, BindGroupLayoutDescriptor, BindGroupLayoutEntries, Buffer,
     BufferDescriptor, BufferId, BufferUsages, CachedComputePipelineId, ComputePassDescriptor,
-    ComputePipelineDescriptor, PipelineCache, Sampler, SamplerBindingType, SamplerDescriptor,
-    ShaderStages, TextureSampleType, TextureViewId,
+    ComputePipeline, ComputePipelineDescriptor, Extent3d, Origin3d, PipelineCache, Sampler,
+    SamplerBindingType, SamplerDescriptor, ShaderStages, TexelCopyBufferInfo,
+    TexelCopyBufferLayout, TexelCopyTextureInfo, TextureAspect, TextureSampleType, TextureViewId,
 };
-use bevy::render::renderer::{RenderContext, RenderDevice, RenderQueue, ViewQuery};
+use bevy::render::renderer::{
+    RenderAdapterInfo, RenderContext, RenderDevice, RenderQueue, ViewQuery,
+};
 use bevy::render::view::ViewTarget;
 use livestream_ipc::PayloadPool;
 use livestream_protocol::{PixelFormat, VideoFrameHeader};
 
 use super::CaptureCounters;
+use super::convert::{RgbaCopy, TexelOrder};
 use super::geometry::CaptureGeometry;
-use super::readback::{Readback, ReadbackJob};
+use super::readback::{Readback, ReadbackJob, Staged};
+use crate::Conversion;
 use crate::route::RouteReceiver;
 
 /// Staging buffers per capture size: one being written, one being mapped, one spare.
@@ -48,6 +54,8 @@ pub(crate) struct CaptureView {
     pub format: PixelFormat,
     /// Largest output size.
     pub max_size: (u32, u32),
+    /// Where the picture becomes I420.
+    pub conversion: Conversion,
 }
 
 /// The two conversion pipelines and what they bind.
@@ -107,7 +115,7 @@ pub(crate) fn init_capture_pipelines(
 enum SlotState {
     Free,
     /// Commands recorded; read back after this frame is submitted.
-    Written(VideoFrameHeader),
+    Written(VideoFrameHeader, Staged),
     /// With the readback thread until it frees the slot.
     Reading,
 }
@@ -130,6 +138,8 @@ pub(crate) struct CaptureBuffers {
     route: Option<RouteReceiver>,
     readback: Option<Readback>,
     counters: Arc<CaptureCounters>,
+    /// Whether the last capture was converted on the CPU (logged when it changes).
+    on_cpu: Option<bool>,
 }
 
 impl CaptureBuffers {
@@ -148,6 +158,7 @@ impl CaptureBuffers {
             route: Some(route),
             readback: None,
             counters,
+            on_cpu: None,
         }
     }
 }
@@ -184,28 +195,51 @@ fn color_space_code(space: Option<CompositingSpace>) -> u32 {
     }
 }
 
-/// Records the conversion of the current view into a free staging buffer.
+/// How this capture leaves the GPU: converted by the shader, or copied as
+/// RGBA for the readback thread to convert (see [`Conversion`]).
+fn staging_for(
+    order: &CaptureView,
+    geometry: &CaptureGeometry,
+    view_size: UVec2,
+    target: &ViewTarget,
+    adapter: Option<&RenderAdapterInfo>,
+) -> Staged {
+    let wanted = match order.conversion {
+        Conversion::Gpu => false,
+        Conversion::Cpu => true,
+        Conversion::Auto => {
+            adapter.is_some_and(|info| info.device_type == wgpu_types::DeviceType::Cpu)
+        }
+    };
+    let unscaled = UVec2::new(geometry.width, geometry.height) == view_size;
+    let srgb_composited = target.compositing_space == Some(CompositingSpace::Srgb);
+    match TexelOrder::of_srgb_bytes(target.main_texture_format(), srgb_composited) {
+        Some(texels) if wanted && unscaled && order.format == PixelFormat::I420 => {
+            Staged::Rgba(RgbaCopy::new(geometry.width, texels))
+        }
+        _ => Staged::Frame,
+    }
+}
+
+/// What writes a capture into its staging buffer.
+enum Writer<'a> {
+    /// A copy of the view's texels, converted by the readback thread.
+    Copy(RgbaCopy),
+    /// The conversion shader.
+    Shader(&'a CapturePipelines, &'a ComputePipeline),
+}
+
+/// Records the capture of the current view into a free staging buffer.
 pub(crate) fn capture_view(
     view: ViewQuery<(&ViewTarget, &ExtractedCamera, &CaptureView)>,
     pipelines: Option<Res<CapturePipelines>>,
     pipeline_cache: Res<PipelineCache>,
+    adapter: Option<Res<RenderAdapterInfo>>,
     mut buffers: ResMut<CaptureBuffers>,
     queue: Res<RenderQueue>,
     mut ctx: RenderContext,
 ) {
     let (target, camera, order) = view.into_inner();
-    let Some(pipelines) = pipelines else {
-        return;
-    };
-    let pipeline_id = match order.format {
-        PixelFormat::I420 => pipelines.i420,
-        PixelFormat::Rgba8 => pipelines.rgba,
-    };
-    let Some(pipeline) = pipeline_cache.get_compute_pipeline(pipeline_id) else {
-        // Still compiling: the first frames of a stream may be skipped.
-        buffers.counters.skipped.fetch_add(1, Ordering::Relaxed);
-        return;
-    };
     let texture = target.main_texture();
     let texture_size = UVec2::new(texture.width(), texture.height());
     let (origin, size) = match &camera.viewport {
@@ -215,6 +249,33 @@ pub(crate) fn capture_view(
     let Some(geometry) = CaptureGeometry::fit((size.x, size.y), order.max_size, order.format)
     else {
         return;
+    };
+    let staged = staging_for(order, &geometry, size, target, adapter.as_deref());
+    let on_cpu = matches!(staged, Staged::Rgba(_));
+    if buffers.on_cpu.replace(on_cpu) != Some(on_cpu) {
+        let site = if on_cpu { "the CPU" } else { "the GPU" };
+        info!(
+            "captured frames are converted to {:?} on {site}",
+            order.format
+        );
+    }
+    let writer = match staged {
+        Staged::Rgba(copy) => Writer::Copy(copy),
+        Staged::Frame => {
+            let Some(pipelines) = pipelines.as_deref() else {
+                return;
+            };
+            let pipeline_id = match order.format {
+                PixelFormat::I420 => pipelines.i420,
+                PixelFormat::Rgba8 => pipelines.rgba,
+            };
+            let Some(pipeline) = pipeline_cache.get_compute_pipeline(pipeline_id) else {
+                // Still compiling: the first frames of a stream may be skipped.
+                buffers.counters.skipped.fetch_add(1, Ordering::Relaxed);
+                return;
+            };
+            Writer::Shader(pipelines, pipeline)
+        }
     };
     let CaptureBuffers {
         readback, slots, ..
@@ -231,93 +292,129 @@ pub(crate) fn capture_view(
         buffers.counters.skipped.fetch_add(1, Ordering::Relaxed);
         return;
     };
-    let len = geometry.len();
     let device = ctx.render_device().clone();
     let buffers = &mut *buffers;
-    let params = buffers.params.get_or_insert_with(|| {
-        buffer(
-            &device,
-            "livestream_capture_params",
-            PARAMS_SIZE,
-            BufferUsages::UNIFORM | BufferUsages::COPY_DST,
-        )
-    });
-    let output = sized_buffer(
-        &mut buffers.output,
-        &device,
-        "livestream_capture_output",
-        len,
-        BufferUsages::STORAGE | BufferUsages::COPY_SRC,
-    );
+    let staging_len = match staged {
+        Staged::Frame => geometry.len(),
+        Staged::Rgba(copy) => copy.len(geometry.height),
+    };
     let slot = &mut buffers.slots[slot_index];
     let staging = sized_buffer(
         &mut slot.buffer,
         &device,
         "livestream_capture_staging",
-        len,
+        staging_len,
         BufferUsages::MAP_READ | BufferUsages::COPY_DST,
     );
-
-    let floats = [
-        origin.x as f32,
-        origin.y as f32,
-        size.x as f32,
-        size.y as f32,
-        texture_size.x as f32,
-        texture_size.y as f32,
-    ];
-    let words = [
-        geometry.width,
-        geometry.height,
-        geometry.strides[0],
-        color_space_code(target.compositing_space),
-        0,
-        0,
-    ];
-    let mut bytes = [0u8; PARAMS_SIZE as usize];
-    for (chunk, value) in bytes.chunks_exact_mut(4).zip(
-        floats
-            .iter()
-            .map(|f| f.to_le_bytes())
-            .chain(words.iter().map(|w| w.to_le_bytes())),
-    ) {
-        chunk.copy_from_slice(&value);
-    }
-    queue.write_buffer(params, 0, &bytes);
-
-    // The view's current main texture is the same one frame after frame, so
-    // the bind group is rebuilt only when it or the output buffer changes.
-    let key = (target.main_texture_view().id(), output.id());
-    let bind_group = match &buffers.bind_group {
-        Some((cached, bind_group)) if *cached == key => bind_group.clone(),
-        _ => {
-            let bind_group = device.create_bind_group(
-                "livestream_capture_bind_group",
-                &pipeline_cache.get_bind_group_layout(&pipelines.layout),
-                &BindGroupEntries::sequential((
-                    target.main_texture_view(),
-                    &pipelines.sampler,
-                    params.as_entire_binding(),
-                    output.as_entire_binding(),
-                )),
+    match writer {
+        Writer::Copy(copy) => {
+            ctx.command_encoder().copy_texture_to_buffer(
+                TexelCopyTextureInfo {
+                    texture,
+                    mip_level: 0,
+                    origin: Origin3d {
+                        x: origin.x,
+                        y: origin.y,
+                        z: 0,
+                    },
+                    aspect: TextureAspect::All,
+                },
+                TexelCopyBufferInfo {
+                    buffer: staging,
+                    layout: TexelCopyBufferLayout {
+                        offset: 0,
+                        bytes_per_row: Some(copy.row_bytes),
+                        rows_per_image: None,
+                    },
+                },
+                Extent3d {
+                    width: geometry.width,
+                    height: geometry.height,
+                    depth_or_array_layers: 1,
+                },
             );
-            buffers.bind_group = Some((key, bind_group.clone()));
-            bind_group
         }
-    };
-    let (groups_x, groups_y) = geometry.workgroups();
-    let encoder = ctx.command_encoder();
-    {
-        let mut pass = encoder.begin_compute_pass(&ComputePassDescriptor {
-            label: Some("livestream_capture"),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(groups_x, groups_y, 1);
+        Writer::Shader(pipelines, pipeline) => {
+            let params = buffers.params.get_or_insert_with(|| {
+                buffer(
+                    &device,
+                    "livestream_capture_params",
+                    PARAMS_SIZE,
+                    BufferUsages::UNIFORM | BufferUsages::COPY_DST,
+                )
+            });
+            let output = sized_buffer(
+                &mut buffers.output,
+                &device,
+                "livestream_capture_output",
+                geometry.len(),
+                BufferUsages::STORAGE | BufferUsages::COPY_SRC,
+            );
+            let floats = [
+                origin.x as f32,
+                origin.y as f32,
+                size.x as f32,
+                size.y as f32,
+                texture_size.x as f32,
+                texture_size.y as f32,
+            ];
+            let words = [
+                geometry.width,
+                geometry.height,
+                geometry.strides[0],
+                color_space_code(target.compositing_space),
+                0,
+                0,
+            ];
+            let mut bytes = [0u8; PARAMS_SIZE as usize];
+            for (chunk, value) in bytes.chunks_exact_mut(4).zip(
+                floats
+                    .iter()
+                    .map(|f| f.to_le_bytes())
+                    .chain(words.iter().map(|w| w.to_le_bytes())),
+            ) {
+                chunk.copy_from_slice(&value);
+            }
+            queue.write_buffer(params, 0, &bytes);
+
+            // The view's current main texture is the same one frame after frame, so
+            // the bind group is rebuilt only when it or the output buffer changes.
+            let key = (target.main_texture_view().id(), output.id());
+            let bind_group = match &buffers.bind_group {
+                Some((cached, bind_group)) if *cached == key => bind_group.clone(),
+                _ => {
+                    let bind_group = device.create_bind_group(
+                        "livestream_capture_bind_group",
+                        &pipeline_cache.get_bind_group_layout(&pipelines.layout),
+                        &BindGroupEntries::sequential((
+                            target.main_texture_view(),
+                            &pipelines.sampler,
+                            params.as_entire_binding(),
+                            output.as_entire_binding(),
+                        )),
+                    );
+                    buffers.bind_group = Some((key, bind_group.clone()));
+                    bind_group
+                }
+            };
+            let (groups_x, groups_y) = geometry.workgroups();
+            let encoder = ctx.command_encoder();
+            {
+                let mut pass = encoder.begin_compute_pass(&ComputePassDescriptor {
+                    label: Some("livestream_capture"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(pipeline);
+                pass.set_bind_group(0, &bind_group, &[]);
+                pass.dispatch_workgroups(groups_x, groups_y, 1);
+            }
+            encoder.copy_buffer_to_buffer(output, 0, staging, 0, geometry.len());
+        }
     }
-    encoder.copy_buffer_to_buffer(output, 0, staging, 0, len);
-    slot.state = SlotState::Written(geometry.header(order.timestamp_ns, order.frame_number));
+    slot.state = SlotState::Written(
+        geometry.header(order.timestamp_ns, order.frame_number),
+        staged,
+    );
     buffers.counters.captured.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -332,7 +429,7 @@ pub(crate) fn send_captures(mut buffers: ResMut<CaptureBuffers>, device: Res<Ren
         buffers.readback = Readback::spawn(device.clone(), route, buffers.counters.clone(), pool);
     }
     for (index, slot) in buffers.slots.iter_mut().enumerate() {
-        let SlotState::Written(header) = slot.state else {
+        let SlotState::Written(header, staged) = slot.state else {
             continue;
         };
         let buffer = slot.buffer.clone().expect("written slots have a buffer");
@@ -346,6 +443,7 @@ pub(crate) fn send_captures(mut buffers: ResMut<CaptureBuffers>, device: Res<Ren
             slot: index,
             buffer,
             header,
+            staged,
         });
         slot.state = SlotState::Reading;
     }
