@@ -82,6 +82,7 @@ pub(crate) fn rgba_to_i420(
     }
 }
 
+#[inline(always)]
 fn convert<const BGRA: bool>(
     texels: &[u8],
     row_bytes: usize,
@@ -116,6 +117,7 @@ fn word(texel: &[u8]) -> u32 {
 /// 16-bit lanes, so one addition sums two channels.
 const LANES: u32 = 0x00FF_00FF;
 
+#[inline(always)]
 fn luma_row<const BGRA: bool>(texels: &[u8], out: &mut [u8], width: usize) {
     let (pixels, padding) = out.split_at_mut(width);
     for (y, texel) in pixels.iter_mut().zip(texels.chunks_exact(4)) {
@@ -129,6 +131,7 @@ fn luma_row<const BGRA: bool>(texels: &[u8], out: &mut [u8], width: usize) {
     padding.fill(pixels[width - 1]);
 }
 
+#[inline(always)]
 fn chroma_row<const BGRA: bool>(
     top: &[u8],
     bottom: &[u8],
