@@ -143,6 +143,14 @@ impl Reader {
                     Err(_) => return,
                 }
             }
+            if let Err(err) = self.device.poll(PollType::Poll) {
+                warn!("GPU poll failed during capture readback: {err}");
+            }
+            // Completed maps first, then the jobs: a job is queued before its
+            // map is asked for, so every completion taken here finds its job
+            // below. (Jobs first lost a completion that came in between, and
+            // its slot with it: capture stopped once all three were lost.)
+            let completed: Vec<(usize, bool)> = mapped.try_iter().collect();
             let ending = loop {
                 match jobs.try_recv() {
                     Ok(job) => pending.push(job),
@@ -150,11 +158,10 @@ impl Reader {
                     Err(TryRecvError::Disconnected) => break true,
                 }
             };
-            if let Err(err) = self.device.poll(PollType::Poll) {
-                warn!("GPU poll failed during capture readback: {err}");
-            }
-            while let Ok((slot, ok)) = mapped.try_recv() {
-                let Some(at) = pending.iter().position(|job| job.slot == slot) else {
+            for (slot, ok) in completed {
+                let at = pending.iter().position(|job| job.slot == slot);
+                let Some(at) = at else {
+                    warn!("a capture readback completed for a slot with no job (slot {slot})");
                     continue;
                 };
                 let job = pending.remove(at);
