@@ -181,7 +181,8 @@ pub(crate) fn finish(app: &mut App) {
 }
 
 impl CaptureStats {
-    /// (captured, sent, skipped, dropped, bytes) as plain numbers.
+    /// The counters as plain numbers: captured, sent, skipped, dropped, bytes and
+    /// CPU conversions.
     pub fn snapshot(&self) -> [u64; 6] {
         let c = &self.0;
         [
