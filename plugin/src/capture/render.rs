@@ -195,6 +195,35 @@ fn color_space_code(space: Option<CompositingSpace>) -> u32 {
     }
 }
 
+/// The shader's `Params` uniform: the source rectangle `[origin, size]` and
+/// size of the view texture, in texels, then the output geometry and colour
+/// space code.
+fn shader_params(
+    [origin, size, texture_size]: [UVec2; 3],
+    geometry: &CaptureGeometry,
+    color_space: u32,
+) -> [u8; PARAMS_SIZE as usize] {
+    let floats = [origin, size, texture_size].map(|v| [v.x as f32, v.y as f32]);
+    let words = [
+        geometry.width,
+        geometry.height,
+        geometry.strides[0],
+        color_space,
+        0,
+        0,
+    ];
+    let mut bytes = [0u8; PARAMS_SIZE as usize];
+    let values = floats
+        .as_flattened()
+        .iter()
+        .map(|f| f.to_le_bytes())
+        .chain(words.iter().map(|w| w.to_le_bytes()));
+    for (chunk, value) in bytes.chunks_exact_mut(4).zip(values) {
+        chunk.copy_from_slice(&value);
+    }
+    bytes
+}
+
 /// How this capture leaves the GPU: converted by the shader, or copied as
 /// RGBA for the readback thread to convert (see [`Conversion`]).
 fn staging_for(
@@ -350,31 +379,11 @@ pub(crate) fn capture_view(
                 geometry.len(),
                 BufferUsages::STORAGE | BufferUsages::COPY_SRC,
             );
-            let floats = [
-                origin.x as f32,
-                origin.y as f32,
-                size.x as f32,
-                size.y as f32,
-                texture_size.x as f32,
-                texture_size.y as f32,
-            ];
-            let words = [
-                geometry.width,
-                geometry.height,
-                geometry.strides[0],
+            let bytes = shader_params(
+                [origin, size, texture_size],
+                &geometry,
                 color_space_code(target.compositing_space),
-                0,
-                0,
-            ];
-            let mut bytes = [0u8; PARAMS_SIZE as usize];
-            for (chunk, value) in bytes.chunks_exact_mut(4).zip(
-                floats
-                    .iter()
-                    .map(|f| f.to_le_bytes())
-                    .chain(words.iter().map(|w| w.to_le_bytes())),
-            ) {
-                chunk.copy_from_slice(&value);
-            }
+            );
             queue.write_buffer(params, 0, &bytes);
 
             // The view's current main texture is the same one frame after frame, so
