@@ -11,12 +11,20 @@ pub struct Measured {
     pub figures: BTreeMap<String, f64>,
     /// Raw samples kept for plots (e.g. every frame's latency).
     pub samples: BTreeMap<String, Vec<f64>>,
+    /// What a figure depends on that is not a number (e.g. the render
+    /// adapter the game drew with), so a report says what it measured.
+    pub notes: BTreeMap<String, String>,
 }
 
 impl Measured {
     /// Records a figure.
     pub fn set(&mut self, name: &str, value: f64) {
         self.figures.insert(name.to_owned(), value);
+    }
+
+    /// Records a note.
+    pub fn note(&mut self, name: &str, text: impl Into<String>) {
+        self.notes.insert(name.to_owned(), text.into());
     }
 }
 
@@ -87,6 +95,18 @@ impl ProbeResult {
         names.sort();
         names.dedup();
         names
+    }
+
+    /// Each note's distinct texts over the runs, in the order first seen.
+    pub fn notes(&self) -> BTreeMap<String, Vec<String>> {
+        let mut notes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (name, text) in self.runs.iter().flat_map(|run| &run.notes) {
+            let texts = notes.entry(name.clone()).or_default();
+            if !texts.contains(text) {
+                texts.push(text.clone());
+            }
+        }
+        notes
     }
 
     /// The samples of every run under `key`, joined.
@@ -289,6 +309,7 @@ pub fn to_json(machine: &serde_json::Value, results: &[ProbeResult]) -> serde_js
                 "runs": result.runs.len(),
                 "errors": result.errors,
                 "figures": figures,
+                "notes": result.notes(),
             });
             (result.name.clone(), value)
         })
@@ -394,6 +415,14 @@ pub fn table(results: &[ProbeResult]) -> String {
                 );
             }
         }
+        for (name, texts) in result.notes() {
+            let _ = writeln!(
+                out,
+                "| {} | {name} | {} | | | |",
+                result.name,
+                texts.join("; ")
+            );
+        }
         for error in &result.errors {
             let _ = writeln!(out, "| {} | failed run | {error} | | | |", result.name);
         }
@@ -466,6 +495,27 @@ mod tests {
             0.33
         );
         assert_eq!(json["budgets"].as_array().unwrap().len(), BUDGETS.len());
+    }
+
+    #[test]
+    fn notes_are_reported_once_per_distinct_text() {
+        let mut capture = result("capture 640x360", "ratio_on_off", &[1.01, 1.02, 1.03]);
+        for (run, adapter) in capture
+            .runs
+            .iter_mut()
+            .zip(["lavapipe", "lavapipe", "H100"])
+        {
+            run.note("render_adapter", adapter);
+        }
+        let json = to_json(&serde_json::json!({}), std::slice::from_ref(&capture));
+        assert_eq!(
+            json["probes"]["capture 640x360"]["notes"]["render_adapter"],
+            serde_json::json!(["lavapipe", "H100"])
+        );
+        assert!(
+            table(&[capture])
+                .contains("| capture 640x360 | render_adapter | lavapipe; H100 | | | |")
+        );
     }
 
     #[test]

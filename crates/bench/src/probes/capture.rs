@@ -5,6 +5,8 @@
 //! (`--frame-log`); each on-phase's median frame time is divided by the mean
 //! of its two neighbouring off-phases (a ratio within one run, so machine
 //! noise hits both sides). Bytes per pixel come from the payloads received.
+//! The game's log says which render adapter drew and where captured frames
+//! were converted (CPU or GPU); both go into the report as notes.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -107,7 +109,48 @@ pub fn run(dir: &Path, size: &str) -> Measured {
     let (off, on) = phase_medians(&frame_times);
     measured.set("frame_ms_off", off);
     measured.set("frame_ms_on", on);
+    drop(game);
+    let game_log = std::fs::read_to_string(dir.join("game.log")).unwrap_or_default();
+    if let Some(adapter) = render_adapter(&game_log) {
+        measured.note("render_adapter", adapter);
+    }
+    if let Some(site) = conversion_site(&game_log) {
+        measured.note("conversion", site);
+    }
     measured
+}
+
+/// The render adapter in a Bevy log (its `AdapterInfo` line): name, device
+/// type and driver, e.g. `llvmpipe (LLVM 15.0.6, 256 bits), Cpu, Mesa 22.3.6`.
+fn render_adapter(log: &str) -> Option<String> {
+    let info = log
+        .lines()
+        .find_map(|line| line.split_once("AdapterInfo {"))?
+        .1;
+    let quoted = |key: &str| {
+        let rest = info.split_once(&format!("{key}: \""))?.1;
+        Some(rest.split_once('"')?.0.to_owned())
+    };
+    let device_type = info
+        .split_once("device_type: ")?
+        .1
+        .split([',', ' '])
+        .next()?
+        .to_owned();
+    Some(format!(
+        "{}, {device_type}, {}",
+        quoted("name")?,
+        quoted("driver_info").unwrap_or_default()
+    ))
+}
+
+/// Where the plugin last said it converts captured frames: `CPU` or `GPU`.
+fn conversion_site(log: &str) -> Option<&str> {
+    log.lines()
+        .filter_map(|line| line.split_once("captured frames are converted to "))
+        .filter_map(|(_, rest)| rest.rsplit_once(" on the "))
+        .map(|(_, site)| site.trim())
+        .next_back()
 }
 
 /// `(frame_ms, capturing)` per frame from `--frame-log` lines (`SECONDS FRAME_MS 0|1`).
@@ -206,6 +249,21 @@ mod tests {
         assert!((ratios[0] - 1.0).abs() < 1e-9, "{ratios:?}");
         assert!((ratios[1] - 1.1).abs() < 1e-9, "{ratios:?}");
         assert_eq!(phase_medians(&log), (12.0, 13.2));
+    }
+
+    #[test]
+    fn the_adapter_and_conversion_site_are_read_from_the_game_log() {
+        let log = "\x1b[2m2026-11-24T10:41:01Z\x1b[0m \x1b[32m INFO\x1b[0m bevy_render::renderer: AdapterInfo { name: \"llvmpipe (LLVM 15.0.6, 256 bits)\", vendor: 65541, device: 0, device_type: Cpu, device_pci_bus_id: \"\", driver: \"llvmpipe\", driver_info: \"Mesa 22.3.6 (LLVM 15.0.6)\", backend: Vulkan }
+INFO bevy_livestream::capture::render: captured frames are converted to I420 on the GPU
+INFO bevy_livestream::capture::render: captured frames are converted to I420 on the CPU
+";
+        assert_eq!(
+            render_adapter(log).as_deref(),
+            Some("llvmpipe (LLVM 15.0.6, 256 bits), Cpu, Mesa 22.3.6 (LLVM 15.0.6)")
+        );
+        assert_eq!(conversion_site(log), Some("CPU"));
+        assert_eq!(render_adapter("no adapter yet"), None);
+        assert_eq!(conversion_site(""), None);
     }
 
     #[test]
