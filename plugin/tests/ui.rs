@@ -302,9 +302,24 @@ fn overlay_shows_chat_and_gifts_scrolls_and_applies_deletions() {
             &format!("line {n}"),
         )));
     }
+    // A turn of the wheel just before the click: egui spreads it over the
+    // next frames, and what is left of it must not carry the chat back up.
+    game.input(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Line,
+        delta: egui::vec2(0.0, 3.0),
+        modifiers: egui::Modifiers::NONE,
+        phase: egui::TouchPhase::Move,
+    });
     game.click("↓ 3 new — jump to newest");
     game.find("line 42");
     game.wait_gone("↓ 3 new — jump to newest");
+    for _ in 0..20 {
+        game.update();
+        assert!(
+            game.painted("line 42").is_some(),
+            "the chat left the newest line"
+        );
+    }
 
     // A moderator's deletion takes the line off the screen.
     let mut delete = chat("d1", "");

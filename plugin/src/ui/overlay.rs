@@ -25,6 +25,10 @@ pub(crate) struct ChatScroll {
     read_up_to: u64,
     /// The hint was clicked: scroll to the newest line.
     jump: bool,
+    /// Jumped, and wheel movement from before the jump may still be coming:
+    /// egui spreads a wheel turn over several frames, which would carry the
+    /// chat back up. Swallowed until it stops or the wheel turns again.
+    settling: bool,
     /// Height of the chat's content last frame.
     content_height: f32,
 }
@@ -86,6 +90,7 @@ fn highlights(ui: &mut egui::Ui, feed: &AudienceFeed, now: f64) {
 
 fn chat(ui: &mut egui::Ui, feed: &AudienceFeed, scroll: &mut ChatScroll) {
     let jump = std::mem::take(&mut scroll.jump);
+    scroll.settling = (jump || scroll.settling) && swallow_wheel_momentum(ui.ctx());
     let unread = feed.lines_added().saturating_sub(scroll.read_up_to);
     let hint_height = if !scroll.at_bottom && unread > 0 {
         24.0
@@ -120,6 +125,22 @@ fn chat(ui: &mut egui::Ui, feed: &AudienceFeed, scroll: &mut ChatScroll) {
     {
         scroll.jump = true;
     }
+}
+
+/// Drops this frame's share of a wheel turn made before a jump; `false` once
+/// none is left, or when the wheel turns again (the reader's new intent).
+fn swallow_wheel_momentum(ctx: &egui::Context) -> bool {
+    ctx.input_mut(|input| {
+        let turned = input
+            .events
+            .iter()
+            .any(|event| matches!(event, egui::Event::MouseWheel { .. }));
+        if turned || !input.is_scrolling() {
+            return false;
+        }
+        input.smooth_scroll_delta = egui::Vec2::ZERO;
+        true
+    })
 }
 
 fn chat_line(ui: &mut egui::Ui, line: &ChatLine) {
