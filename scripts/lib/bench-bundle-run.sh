@@ -39,7 +39,38 @@ fi
 if [ -n "${VK_DRIVER_FILES:-}" ]; then
   export VK_DRIVER_FILES
 fi
-echo "run.sh: Vulkan driver: ${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-the loader's own search}}" >&2
+manifest=${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-}}
+echo "run.sh: Vulkan driver: ${manifest:-the loader's own search}" >&2
+
+# A driver whose libraries are missing is skipped by the loader without a
+# word; say which are missing (a container also needs the driver's
+# "graphics" capability: NVIDIA_DRIVER_CAPABILITIES=...,graphics).
+case $manifest in
+  *:*) manifest='' ;; # a list: left to the loader
+esac
+if [ -f "$manifest" ]; then
+  driver=$(sed -n 's/.*"library_path" *: *"\([^"]*\)".*/\1/p' "$manifest")
+  case $driver in
+    /*) ;;
+    *)
+      for dir in /usr/local/nvidia/lib64 /usr/lib/x86_64-linux-gnu /usr/lib64; do
+        if [ -f "$dir/$driver" ]; then
+          driver=$dir/$driver
+          break
+        fi
+      done
+      ;;
+  esac
+  if [ -f "$driver" ]; then
+    missing=$(ldd "$driver" 2>/dev/null | grep 'not found' || true)
+    if [ -n "$missing" ]; then
+      echo "run.sh: the Vulkan driver $driver cannot load; missing:" >&2
+      echo "$missing" >&2
+    fi
+  else
+    echo "run.sh: the Vulkan driver library ${driver:-(none named)} is not found" >&2
+  fi
+fi
 
 if [ $# -eq 0 ]; then
   set -- --only capture --only ipc --runs 3
