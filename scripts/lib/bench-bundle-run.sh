@@ -14,6 +14,9 @@ if [ -d /usr/local/nvidia/lib64 ]; then
 fi
 export LD_LIBRARY_PATH
 
+# Where NVIDIA's driver libraries may be (the container mount, then the distributions' own).
+driver_dirs='/usr/local/nvidia/lib64 /usr/lib/x86_64-linux-gnu /usr/lib64'
+
 # The Vulkan driver: the one the environment names, else NVIDIA's manifest
 # where it is installed, else a manifest for NVIDIA's driver library when
 # there is one without a manifest, else whatever the loader finds itself.
@@ -27,7 +30,7 @@ if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ]; then
   done
 fi
 if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ]; then
-  for dir in /usr/local/nvidia/lib64 /usr/lib/x86_64-linux-gnu /usr/lib64; do
+  for dir in $driver_dirs; do
     if [ -f "$dir/libGLX_nvidia.so.0" ]; then
       VK_DRIVER_FILES=$here/nvidia_icd.json
       printf '{"file_format_version": "1.0.0", "ICD": {"library_path": "%s", "api_version": "1.3"}}\n' \
@@ -53,7 +56,7 @@ if [ -f "$manifest" ]; then
   case $driver in
     /*) ;;
     *)
-      for dir in /usr/local/nvidia/lib64 /usr/lib/x86_64-linux-gnu /usr/lib64; do
+      for dir in $driver_dirs; do
         if [ -f "$dir/$driver" ]; then
           driver=$dir/$driver
           break
