@@ -10,7 +10,7 @@ use std::time::Duration;
 use bevy::app::AppExit;
 use bevy::prelude::*;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use livestream_ipc::{Connection, GameLink, LinkConfig, LinkEvent, connect};
+use livestream_ipc::{Connection, LinkToHost, LinkConfig, LinkEvent, connect};
 use livestream_protocol::{Backoff, GameMessage, Hello, HostMessage, MicChoice};
 use tracing::{debug, info, warn};
 
@@ -48,7 +48,7 @@ enum ConnectorCommand {
     /// Start a host (unless ours still runs) and connect to it.
     StartHost,
     /// Drop a closed link here, where joining its threads cannot stall a frame.
-    Retire(Box<GameLink>),
+    Retire(Box<LinkToHost>),
 }
 
 enum ConnectorEvent {
@@ -192,7 +192,7 @@ impl ConnectorThread {
 #[derive(Resource)]
 pub(crate) struct HostSession {
     connector: Connector,
-    link: Option<GameLink>,
+    link: Option<LinkToHost>,
     start_host_on_demand: bool,
     /// A go-live asked for while no host was connected; sent on connect.
     pending_go_live: Option<MicChoice>,

@@ -37,8 +37,11 @@ pub use config::{
 };
 pub use livestream_protocol::{
     AudienceEvent, AudienceEventKind, AudienceUser, DisplayReason, MediaRequest, MicChoice,
-    PixelFormat, StreamPhase, StreamState, StreamStats, Visibility,
+    PixelFormat, StreamPhase, StreamState, StreamStats,
 };
+/// Whether a game is shown or hidden, as the host sees it (named apart from
+/// Bevy's `Visibility`, which decides what a camera draws).
+pub use livestream_protocol::Visibility as GameVisibility;
 pub use state::{
     AudienceMessage, DisplayChanged, HostConnection, LiveStream, LiveStreamRequest,
     LiveStreamStats, StreamStateChanged,

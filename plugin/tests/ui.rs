@@ -12,7 +12,7 @@ use bevy_egui::{EguiFullOutput, EguiPostUpdateSet, PrimaryEguiContext, egui};
 use bevy_livestream::prelude::*;
 use bevy_livestream::{PixelFormat, StreamPhase, StreamState, StreamStats};
 use common::{LIMIT, SOCKET_FILE, chat, host, test_settings, wait_for_game};
-use livestream_ipc::{HostLink, LinkEvent, Server};
+use livestream_ipc::{LinkToGame, LinkEvent, Server};
 use livestream_protocol::{AudienceEventKind, GameMessage, HostMessage};
 
 mod common;
@@ -46,7 +46,7 @@ fn record_painted_text(outputs: Query<&EguiFullOutput>, mut painted: ResMut<Pain
 /// Fields drop in order: the game before the host, the host before its directory.
 struct UiGame {
     app: App,
-    link: HostLink,
+    link: LinkToGame,
     /// What the game sent that is not media.
     requests: Vec<GameMessage>,
     _server: Server,

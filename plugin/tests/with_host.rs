@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use bevy_livestream::prelude::*;
-use bevy_livestream::{Conversion, PixelFormat, Visibility};
+use bevy_livestream::{Conversion, PixelFormat, GameVisibility};
 use common::{LIMIT, SOCKET_FILE, host, test_settings, wait_for_game};
 use kira::Frame;
 use kira::sound::static_sound::{StaticSoundData, StaticSoundSettings};
-use livestream_ipc::{HostLink, LinkEvent, Server, monotonic_ns};
+use livestream_ipc::{LinkToGame, LinkEvent, Server, monotonic_ns};
 use livestream_protocol::{
     AudienceEvent, AudioChunkHeader, DisplayReason, GameMessage, HostMessage, MediaRequest,
     VideoFrameHeader,
@@ -103,7 +103,7 @@ fn game(socket: &Path, format: PixelFormat, conversion: Conversion) -> App {
 fn connected_game(
     format: PixelFormat,
     conversion: Conversion,
-) -> (tempfile::TempDir, Server, App, HostLink) {
+) -> (tempfile::TempDir, Server, App, LinkToGame) {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join(SOCKET_FILE);
     let server = host(&socket);
@@ -117,13 +117,13 @@ fn connected_game(
 struct Received {
     frames: Vec<(VideoFrameHeader, Vec<u8>)>,
     audio: Vec<(AudioChunkHeader, Vec<u8>)>,
-    display: Vec<(Visibility, DisplayReason)>,
+    display: Vec<(GameVisibility, DisplayReason)>,
     closed: bool,
 }
 
 fn run_until(
     app: &mut App,
-    link: &HostLink,
+    link: &LinkToGame,
     received: &mut Received,
     mut done: impl FnMut(&Received) -> bool,
 ) {
@@ -183,7 +183,7 @@ fn tagged_camera_audio_and_display_changes_reach_the_host() {
 
     // Connected but not asked: the first report is the display status, and no media flows.
     run_until(&mut app, &link, &mut got, |r| !r.display.is_empty());
-    assert_eq!(got.display[0], (Visibility::Hidden, DisplayReason::Startup));
+    assert_eq!(got.display[0], (GameVisibility::Hidden, DisplayReason::Startup));
     for _ in 0..20 {
         run_until(&mut app, &link, &mut got, |_| true);
     }
@@ -300,7 +300,7 @@ fn tagged_camera_audio_and_display_changes_reach_the_host() {
     assert!(peak > 0.3, "the tone reaches the host (peak {peak})");
 
     // Show and hide commands come back as display reports, in order.
-    for visibility in [Visibility::Shown, Visibility::Hidden, Visibility::Shown] {
+    for visibility in [GameVisibility::Shown, GameVisibility::Hidden, GameVisibility::Shown] {
         link.outbox()
             .send(HostMessage::SetVisibility(visibility))
             .unwrap();
@@ -309,13 +309,13 @@ fn tagged_camera_audio_and_display_changes_reach_the_host() {
     assert_eq!(
         got.display[1..],
         [
-            (Visibility::Shown, DisplayReason::HostCommand),
-            (Visibility::Hidden, DisplayReason::HostCommand),
-            (Visibility::Shown, DisplayReason::HostCommand),
+            (GameVisibility::Shown, DisplayReason::HostCommand),
+            (GameVisibility::Hidden, DisplayReason::HostCommand),
+            (GameVisibility::Shown, DisplayReason::HostCommand),
         ]
     );
     let live = app.world().resource::<LiveStream>();
-    assert_eq!(live.display.0, Visibility::Shown);
+    assert_eq!(live.display.0, GameVisibility::Shown);
     assert!(live.stats.frames_sent >= 10 && live.stats.audio_chunks_sent >= 20);
 }
 

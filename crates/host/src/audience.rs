@@ -14,7 +14,7 @@ use livestream_interaction::{
 use livestream_protocol::{HostMessage, MAX_BACKLOG_EVENTS};
 use tracing::{debug, info_span, warn};
 
-use crate::games::{GameLink, SubGame};
+use crate::games::{GameConnection, SubGame};
 
 /// Events waiting between the source threads and the host loop; a source
 /// that outruns the host counts drops instead of growing memory.
@@ -165,7 +165,7 @@ impl Audience {
 pub fn welcome_games(
     mut commands: Commands,
     audience: Res<Audience>,
-    games: Query<(Entity, &SubGame, &GameLink), Without<AudienceDelivery>>,
+    games: Query<(Entity, &SubGame, &GameConnection), Without<AudienceDelivery>>,
 ) {
     for (entity, game, link) in &games {
         let events: Vec<_> = audience.history.events().cloned().collect();
@@ -205,7 +205,7 @@ pub fn receive_audience(mut audience: ResMut<Audience>, mut games: Query<&mut Au
 }
 
 /// Hands each game as many queued events as its link has room for.
-pub fn deliver_audience(mut games: Query<(&SubGame, &GameLink, &mut AudienceDelivery)>) {
+pub fn deliver_audience(mut games: Query<(&SubGame, &GameConnection, &mut AudienceDelivery)>) {
     for (game, link, mut delivery) in &mut games {
         if delivery.queue.is_empty() {
             continue;

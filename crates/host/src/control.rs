@@ -7,7 +7,7 @@ use livestream_interaction::AudienceEventKind;
 
 use crate::audience::{Audience, AudienceDelivery};
 use crate::ctl::{CtlReply, CtlRequest, PendingCtl};
-use crate::games::{DisplayCommand, DisplayStatus, GameLink, GameStats, SubGame};
+use crate::games::{DisplayCommand, DisplayStatus, GameConnection, GameStats, SubGame};
 use crate::stream::{StreamCommand, Streaming, game_status};
 
 /// Requests from the control socket's thread.
@@ -25,7 +25,7 @@ pub fn handle_ctl(
         &SubGame,
         &mut DisplayStatus,
         &GameStats,
-        &GameLink,
+        &GameConnection,
         Option<&AudienceDelivery>,
     )>,
     streaming: Res<Streaming>,

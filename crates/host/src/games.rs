@@ -2,7 +2,7 @@
 //! links, removed when they leave or crash.
 
 use bevy::prelude::*;
-use livestream_ipc::{HostLink, LinkEvent, Server, ServerEvent, monotonic_ns};
+use livestream_ipc::{LinkToGame, LinkEvent, Server, ServerEvent, monotonic_ns};
 use livestream_media::VideoFrame;
 use livestream_protocol::{
     Capabilities, DisplayReason, GameMessage, HostMessage, MicChoice, Visibility,
@@ -53,7 +53,7 @@ pub struct GameStats {
 
 /// The game's link (owned here: despawning the entity disconnects it).
 #[derive(Component, Debug)]
-pub struct GameLink(pub HostLink);
+pub struct GameConnection(pub LinkToGame);
 
 /// Frees the game's server slot with the entity.
 #[derive(Component, Debug)]
@@ -97,7 +97,7 @@ pub fn accept_games(
                 since_ns: monotonic_ns(),
             },
             GameStats::default(),
-            GameLink(connected.link),
+            GameConnection(connected.link),
             GameSlot(connected.slot),
         ));
     }
@@ -113,7 +113,7 @@ pub fn read_games(
         &SubGame,
         &mut DisplayStatus,
         &mut GameStats,
-        &GameLink,
+        &GameConnection,
     )>,
     mut streaming: ResMut<Streaming>,
     mut stream_commands: MessageWriter<StreamCommand>,
@@ -200,7 +200,7 @@ impl DisplayCommand {
     /// [`DisplayStatus`] changes at once (reason `HostCommand`).
     pub fn apply<'a>(
         self,
-        games: impl Iterator<Item = (&'a SubGame, Mut<'a, DisplayStatus>, &'a GameLink)>,
+        games: impl Iterator<Item = (&'a SubGame, Mut<'a, DisplayStatus>, &'a GameConnection)>,
     ) {
         for (game, mut status, link) in games {
             let visibility = match self {
@@ -216,7 +216,7 @@ impl DisplayCommand {
 /// left meanwhile changes nothing.
 pub fn apply_display_commands(
     mut commands: MessageReader<DisplayCommand>,
-    mut games: Query<(&SubGame, &mut DisplayStatus, &GameLink)>,
+    mut games: Query<(&SubGame, &mut DisplayStatus, &GameConnection)>,
 ) {
     for &command in commands.read() {
         if let DisplayCommand::Show { game_id } = command
@@ -230,7 +230,7 @@ pub fn apply_display_commands(
 }
 
 /// Sets a game's visibility from the host side and tells the game.
-fn command_visibility(link: &GameLink, status: &mut DisplayStatus, visibility: Visibility) {
+fn command_visibility(link: &GameConnection, status: &mut DisplayStatus, visibility: Visibility) {
     let _ = link.0.outbox().send(HostMessage::SetVisibility(visibility));
     if status.visibility != visibility {
         *status = DisplayStatus {

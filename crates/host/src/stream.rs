@@ -11,7 +11,7 @@ use livestream_protocol::{
 };
 use tracing::{error, info};
 
-use crate::games::{DisplayStatus, GameLink, GameStats, GamesSeen, SubGame};
+use crate::games::{DisplayStatus, GameConnection, GameStats, GamesSeen, SubGame};
 use crate::meter::RateMeter;
 use crate::settings::HostSettings;
 use crate::switching::{Candidate, Selection, compare, pick_shown};
@@ -324,7 +324,7 @@ pub fn drive_stream(
 /// Follows display statuses: picks the shown game, detects switches, and asks
 /// only that game for media while live (hidden games capture nothing).
 pub fn follow_shown_game(
-    games: Query<(&SubGame, &DisplayStatus, &GameLink)>,
+    games: Query<(&SubGame, &DisplayStatus, &GameConnection)>,
     mut streaming: ResMut<Streaming>,
     settings: Res<HostSettings>,
 ) {
@@ -372,7 +372,7 @@ pub fn follow_shown_game(
 }
 
 /// Tells every game (hidden ones too) the stream state: on change, and once a second.
-pub fn broadcast_state(games: Query<&GameLink>, mut streaming: ResMut<Streaming>) {
+pub fn broadcast_state(games: Query<&GameConnection>, mut streaming: ResMut<Streaming>) {
     streaming.measure_bitrate();
     let due = streaming
         .last_broadcast

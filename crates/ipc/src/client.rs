@@ -1,4 +1,4 @@
-//! The game side: connect to the host, say hello, and get a [`GameLink`].
+//! The game side: connect to the host, say hello, and get a [`LinkToHost`].
 
 use std::io;
 use std::path::Path;
@@ -19,7 +19,7 @@ use crate::wire::{
 };
 
 /// The game's end of the host connection: sends [`GameMessage`], receives [`HostMessage`].
-pub type GameLink = Link<GameMessage, HostMessage>;
+pub type LinkToHost = Link<GameMessage, HostMessage>;
 
 /// Why connecting to the host failed.
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +64,7 @@ pub struct Connection {
     /// The host's version.
     pub host_version: String,
     /// The link; dropping it disconnects.
-    pub link: GameLink,
+    pub link: LinkToHost,
 }
 
 /// Connects to the host at `socket` and completes the handshake within `timeout`.

@@ -19,7 +19,7 @@ mod payload;
 mod server;
 mod wire;
 
-pub use client::{ConnectError, Connection, GameLink, connect};
+pub use client::{ConnectError, Connection, LinkToHost, connect};
 pub use clock::monotonic_ns;
 pub use lanes::QueueError;
 pub use link::{CloseReason, Envelope, Link, LinkConfig, LinkEvent, LinkStats, Outbox};
@@ -28,7 +28,7 @@ pub use path::{
     resolve_socket_path,
 };
 pub use payload::{Payload, PayloadPool};
-pub use server::{Connected, GameSlot, HostLink, Server, ServerConfig, ServerError, ServerEvent};
+pub use server::{Connected, GameSlot, LinkToGame, Server, ServerConfig, ServerError, ServerEvent};
 pub use wire::{ReadError, WriteError};
 
 use interprocess::local_socket::Name;

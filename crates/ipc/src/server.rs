@@ -1,5 +1,5 @@
 //! The host side: a listening socket that admits same-user games after a
-//! versioned handshake and hands each one to the host as a [`HostLink`].
+//! versioned handshake and hands each one to the host as a [`LinkToGame`].
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ use crate::socket_name;
 use crate::wire::{FrameReader, FrameWriter, ReadError, SharedStream, enlarge_socket_buffers};
 
 /// The host's end of a game connection: sends [`HostMessage`], receives [`GameMessage`].
-pub type HostLink = Link<HostMessage, GameMessage>;
+pub type LinkToGame = Link<HostMessage, GameMessage>;
 
 /// How the server listens and admits games.
 #[derive(Debug, Clone)]
@@ -78,7 +78,7 @@ pub struct Connected {
     /// What the game announced.
     pub hello: Hello,
     /// The connection; dropping it disconnects the game.
-    pub link: HostLink,
+    pub link: LinkToGame,
     /// Frees the game's slot in [`ServerConfig::max_games`] when dropped with the link.
     pub slot: GameSlot,
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use interprocess::local_socket::traits::Stream as _;
 use interprocess::local_socket::{GenericFilePath, Stream, ToFsName};
 use livestream_ipc::{
-    ConnectError, Connected, GameLink, LinkConfig, LinkEvent, ReadError, Server, ServerConfig,
+    ConnectError, Connected, LinkToHost, LinkConfig, LinkEvent, ReadError, Server, ServerConfig,
     ServerEvent, connect,
 };
 use livestream_protocol::{
@@ -46,7 +46,7 @@ fn accepted(server: &Server) -> Box<Connected> {
     }
 }
 
-fn game(server: &Server, name: &str) -> (GameLink, Box<Connected>) {
+fn game(server: &Server, name: &str) -> (LinkToHost, Box<Connected>) {
     let connection = connect(server.socket(), hello(name), &LinkConfig::default(), WAIT).unwrap();
     let connected = accepted(server);
     assert_eq!(connected.game_id, connection.game_id);
@@ -76,7 +76,7 @@ fn frame(n: u64) -> (GameMessage, Vec<u8>) {
     )
 }
 
-fn message(link: &livestream_ipc::HostLink) -> GameMessage {
+fn message(link: &livestream_ipc::LinkToGame) -> GameMessage {
     match link.recv_timeout(WAIT) {
         Some(LinkEvent::Message(envelope)) => envelope.message,
         other => panic!("expected a message, got {other:?}"),

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use livestream_ipc::{
-    ConnectError, GameLink, LinkConfig, LinkEvent, QueueError, connect, monotonic_ns,
+    ConnectError, LinkToHost, LinkConfig, LinkEvent, QueueError, connect, monotonic_ns,
     resolve_socket_path,
 };
 use livestream_protocol::{
@@ -164,7 +164,7 @@ fn connect_with_retry(args: &Args) -> Result<livestream_ipc::Connection, Connect
 }
 
 fn report_display(
-    link: &GameLink,
+    link: &LinkToHost,
     visibility: Visibility,
     reason: DisplayReason,
 ) -> Result<(), QueueError> {

@@ -3,7 +3,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use livestream_ipc::{HostLink, LinkEvent, Server, ServerConfig, ServerEvent};
+use livestream_ipc::{LinkToGame, LinkEvent, Server, ServerConfig, ServerEvent};
 use livestream_protocol::{
     DisplayReason, GameMessage, HostMessage, MediaRequest, PixelFormat, Visibility,
 };
@@ -38,7 +38,7 @@ fn connected(server: &Server) -> Box<livestream_ipc::Connected> {
     }
 }
 
-fn next(link: &HostLink) -> GameMessage {
+fn next(link: &LinkToGame) -> GameMessage {
     match link.recv_timeout(Duration::from_secs(5)) {
         Some(LinkEvent::Message(envelope)) => envelope.message,
         other => panic!("expected a message, got {other:?}"),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use bevy_livestream::prelude::*;
 use bevy_livestream::{AudioOutput, PixelFormat};
-use livestream_ipc::{HostLink, Server, ServerConfig, ServerEvent};
+use livestream_ipc::{LinkToGame, Server, ServerConfig, ServerEvent};
 use livestream_protocol::{AudienceEvent, AudienceEventKind, AudienceUser};
 
 /// How long any wait in these tests may take (software rendering is slow).
@@ -34,7 +34,7 @@ pub fn host(socket: &Path) -> Server {
 }
 
 /// Runs the game until the host sees it connect.
-pub fn wait_for_game(app: &mut App, server: &Server, name: &str) -> HostLink {
+pub fn wait_for_game(app: &mut App, server: &Server, name: &str) -> LinkToGame {
     let deadline = Instant::now() + LIMIT;
     while Instant::now() < deadline {
         app.update();
