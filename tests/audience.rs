@@ -110,6 +110,6 @@ fn room_events_reach_every_game_once_and_late_games_get_the_backlog_first() {
         .map(|(n, id)| (id.clone(), n < 4))
         .collect();
     assert_eq!(received(&late), expected, "backlog first, then live");
-    let status = host.ctl(&["status"]);
-    assert_eq!(status["audience"]["accepted"], 5, "{status}");
+    let status = host.status();
+    assert_eq!(status.audience.stats.accepted, 5, "{status:?}");
 }

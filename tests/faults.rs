@@ -7,13 +7,14 @@ use std::os::unix::net::UnixStream;
 use std::process::Command;
 use std::time::Duration;
 
+use livestream_control::StreamPhase;
 use livestream_e2e::{Colour, Host, assert_no_missing_frames, colour_of, demo_game};
 use livestream_testkit::{NginxRtmp, probe, rgb_frames, video_frame_times, wait_for};
 
 const GAME_ARGS: [&str; 5] = ["--headless", "--size", "320x180", "--fps", "15"];
 
 fn frames_pushed(host: &Host) -> u64 {
-    host.ctl(&["status"])["frames_pushed"].as_u64().unwrap_or(0)
+    host.status().frames_pushed
 }
 
 /// Waits until the stream has pushed `more` frames beyond now.
@@ -40,8 +41,8 @@ fn a_game_killed_while_shown_leaves_the_stream_running_and_the_last_one_ends_it(
         host.games() == ["dodge"]
     });
     stream_advances(&host, 30);
-    let status = host.ctl(&["status"]);
-    assert_eq!(status["phase"], "live", "{status}");
+    let status = host.status();
+    assert_eq!(status.phase, StreamPhase::Live, "{status:?}");
 
     // The last game quits: the host finishes the stream and exits 0.
     dodge.signal("INT");
@@ -72,11 +73,11 @@ fn the_stream_resumes_when_the_ingest_comes_back() {
 
     drop(nginx); // the ingest goes away
     wait_for("reconnecting", Duration::from_secs(10), || {
-        host.ctl(&["status"])["phase"].get("reconnecting").is_some()
+        matches!(host.status().phase, StreamPhase::Reconnecting { .. })
     });
     let nginx = NginxRtmp::start_on(&nginx_dir, port);
     wait_for("live again", Duration::from_secs(30), || {
-        host.ctl(&["status"])["phase"] == "live"
+        host.status().phase == StreamPhase::Live
     });
     assert_eq!(host.games(), ["dodge"], "the game stayed connected");
     stream_advances(&host, 45);

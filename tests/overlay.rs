@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use livestream_control::StreamPhase;
 use livestream_e2e::{Colour, Host, colour_of, demo_game_with};
 use livestream_testkit::{Xvfb, rgb_frames, wait_for};
 
@@ -59,11 +60,11 @@ fn overlay_is_on_screen_and_never_in_the_stream() {
     while Instant::now() < until {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let status = host.ctl(&["status"]);
-    assert_eq!(status["phase"], "live", "{status}");
+    let status = host.status();
+    assert_eq!(status.phase, StreamPhase::Live, "{status:?}");
     host.ctl(&["stop"]);
     wait_for("the stream to stop", Duration::from_secs(20), || {
-        host.ctl(&["status"])["phase"] == "idle"
+        host.status().phase == StreamPhase::Idle
     });
     game.signal("INT");
     game.wait_timeout(Duration::from_secs(20));

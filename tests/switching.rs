@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use livestream_control::StreamPhase;
 use livestream_e2e::{Colour, FPS, Host, assert_no_missing_frames, colour_of, demo_game};
 use livestream_testkit::{
     AUDIO_RATE, NginxRtmp, PulseMic, audio_samples, audio_start, goertzel_amplitude, probe,
@@ -63,14 +64,14 @@ fn go_live_switch_hide_and_come_back_in_one_unbroken_stream() {
     std::thread::sleep(Duration::from_millis(2500));
     host.ctl(&["show", "dodge"]);
     std::thread::sleep(Duration::from_secs(3));
-    let status = host.ctl(&["status"]);
-    assert_eq!(status["phase"], "live", "{status}");
-    assert_eq!(status["mic"], true, "{status}");
-    assert_eq!(status["shown"], "dodge", "{status}");
-    assert!(status["bitrate_kbps"].as_u64() > Some(50), "{status}");
+    let status = host.status();
+    assert_eq!(status.phase, StreamPhase::Live, "{status:?}");
+    assert!(status.mic, "{status:?}");
+    assert_eq!(status.shown.as_deref(), Some("dodge"), "{status:?}");
+    assert!(status.bitrate_kbps > 50, "{status:?}");
     assert!(
-        !status.to_string().contains(KEY),
-        "stream key leaked: {status}"
+        !serde_json::to_string(&status).unwrap().contains(KEY),
+        "stream key leaked: {status:?}"
     );
     host.ctl(&["stop"]);
     // The players quit (Ctrl-C); the host exits 0 once both games are gone.

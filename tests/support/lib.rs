@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use livestream_control::HostStatus;
 use livestream_testkit::{Reaped, wait_for};
 
 /// Output size and rate of every test stream (small: software rendering).
@@ -82,17 +83,14 @@ impl Host {
         livestream_testkit::ctl(&binary("livestream-host"), &self.socket, args)
     }
 
+    /// `livestream-host ctl status` against this host.
+    pub fn status(&self) -> HostStatus {
+        livestream_testkit::status(&binary("livestream-host"), &self.socket)
+    }
+
     /// Names of the connected games.
     pub fn games(&self) -> Vec<String> {
-        self.ctl(&["status"])["games"]
-            .as_array()
-            .map(|games| {
-                games
-                    .iter()
-                    .filter_map(|g| g["name"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.status().game_names()
     }
 
     /// Waits until `n` games are connected.

@@ -9,8 +9,9 @@ use crossbeam_channel::{Receiver, Sender};
 use livestream_interaction::sanitize::{MAX_CHAT_CHARS, clean_text, clean_user_name};
 use livestream_interaction::{
     AudienceEvent, AudienceEventKind, AudienceSource, AudienceUser, DeliveryQueue, DeliveryStats,
-    History, Inserted, SourceSpec, SourceState,
+    History, Inserted, SourceSpec,
 };
+use livestream_control::AudienceStatus;
 use livestream_protocol::{HostMessage, MAX_BACKLOG_EVENTS};
 use tracing::{debug, info_span, warn};
 
@@ -120,43 +121,12 @@ impl Audience {
     }
 
     /// The audience part of `ctl status`.
-    pub fn status(&self) -> serde_json::Value {
-        let stats = self.history.stats();
-        let sources: Vec<_> = self
-            .sources
-            .iter()
-            .map(|source| {
-                let status = source.status();
-                let state = match status.state {
-                    SourceState::Connecting => serde_json::json!("connecting"),
-                    SourceState::Connected => serde_json::json!("connected"),
-                    SourceState::Reconnecting {
-                        attempt,
-                        retry_in_ms,
-                        reason,
-                    } => serde_json::json!({"reconnecting": {
-                        "attempt": attempt, "retry_in_ms": retry_in_ms, "reason": reason,
-                    }}),
-                    SourceState::Stopped => serde_json::json!("stopped"),
-                };
-                serde_json::json!({
-                    "source": status.label,
-                    "state": state,
-                    "events": status.events,
-                    "bad_input": status.bad_input,
-                    "dropped": status.dropped,
-                    "disconnects": status.disconnects,
-                })
-            })
-            .collect();
-        serde_json::json!({
-            "history": self.history.len(),
-            "accepted": stats.accepted,
-            "duplicates": stats.duplicates,
-            "deleted": stats.deleted,
-            "evicted": stats.evicted,
-            "sources": sources,
-        })
+    pub fn status(&self) -> AudienceStatus {
+        AudienceStatus {
+            history: self.history.len() as u64,
+            stats: self.history.stats(),
+            sources: self.sources.iter().map(AudienceSource::status).collect(),
+        }
     }
 }
 

@@ -1,16 +1,16 @@
-//! Connected games as entities: admitted from the socket server, fed by their
-//! links, removed when they leave or crash.
+//! Connected games as entities: admitted from the socket server, their
+//! messages turned into host [messages](crate::messages), removed when they
+//! leave or crash.
+
+use std::sync::Arc;
 
 use bevy::prelude::*;
-use livestream_ipc::{LinkToGame, LinkEvent, Server, ServerEvent, monotonic_ns};
-use livestream_media::VideoFrame;
-use livestream_protocol::{
-    Capabilities, DisplayReason, GameMessage, HostMessage, MicChoice, Visibility,
-};
+use livestream_ipc::{LinkEvent, LinkToGame, Server, ServerEvent, monotonic_ns};
+use livestream_protocol::{Capabilities, DisplayReason, GameMessage, MicChoice, Visibility};
 use tracing::{info, info_span, warn};
 
-use crate::dashboard::FrameTap;
-use crate::stream::{StreamCommand, Streaming};
+use crate::media_backend::SharedPayload;
+use crate::messages::{AudioArrived, DisplayReported, FrameArrived, StreamCommand};
 
 /// A connected game.
 #[derive(Component, Debug, Clone)]
@@ -34,6 +34,17 @@ pub struct DisplayStatus {
     pub reason: DisplayReason,
     /// When the host learned of it (`CLOCK_MONOTONIC` ns).
     pub since_ns: u64,
+}
+
+impl DisplayStatus {
+    /// `visibility` for `reason`, learned now.
+    pub fn now(visibility: Visibility, reason: DisplayReason) -> Self {
+        Self {
+            visibility,
+            reason,
+            since_ns: monotonic_ns(),
+        }
+    }
 }
 
 /// Counters of one game's connection.
@@ -63,26 +74,17 @@ pub struct GameSlot(pub livestream_ipc::GameSlot);
 #[derive(Resource, Debug)]
 pub struct GameServer(pub Server);
 
-/// Whether any game ever connected (the host exits when the last one leaves).
+/// How many games ever connected (the host exits when the last one leaves).
 #[derive(Resource, Debug, Default)]
 pub struct GamesSeen(pub u64);
 
-/// Admits new games: one entity each, told the current stream state.
-pub fn accept_games(
-    mut commands: Commands,
-    server: Res<GameServer>,
-    streaming: Res<Streaming>,
-    mut seen: ResMut<GamesSeen>,
-) {
+/// Admits new games: one entity each, hidden until they say otherwise.
+pub fn accept_games(mut commands: Commands, server: Res<GameServer>, mut seen: ResMut<GamesSeen>) {
     while let Ok(event) = server.0.events().try_recv() {
         let ServerEvent::Connected(connected) = event else {
             continue; // refusals are logged by the server
         };
         let connected = *connected;
-        let _ = connected
-            .link
-            .outbox()
-            .send(HostMessage::StreamState(streaming.state_message()));
         seen.0 += 1;
         commands.spawn((
             SubGame {
@@ -91,11 +93,7 @@ pub fn accept_games(
                 pid: connected.hello.pid,
                 capabilities: connected.hello.capabilities.clone(),
             },
-            DisplayStatus {
-                visibility: Visibility::Hidden,
-                reason: DisplayReason::Startup,
-                since_ns: monotonic_ns(),
-            },
+            DisplayStatus::now(Visibility::Hidden, DisplayReason::Startup),
             GameStats::default(),
             GameConnection(connected.link),
             GameSlot(connected.slot),
@@ -103,26 +101,20 @@ pub fn accept_games(
     }
 }
 
-/// Reads every game's messages: status reports update [`DisplayStatus`],
-/// the shown game's frames and audio go to the stream, requests become
-/// [`StreamCommand`]s, and games that left are despawned.
-pub fn read_games(
+/// Reads every game's messages and turns each into a host message: display
+/// reports, frames, audio, and requests to go live or stop. A game whose
+/// link closed is despawned.
+pub fn receive_from_games(
     mut commands: Commands,
-    mut games: Query<(
-        Entity,
-        &SubGame,
-        &mut DisplayStatus,
-        &mut GameStats,
-        &GameConnection,
-    )>,
-    mut streaming: ResMut<Streaming>,
+    games: Query<(Entity, &SubGame, &GameConnection)>,
+    mut displays: MessageWriter<DisplayReported>,
+    mut frames: MessageWriter<FrameArrived>,
+    mut audio: MessageWriter<AudioArrived>,
     mut stream_commands: MessageWriter<StreamCommand>,
-    mut frame_tap: Option<ResMut<FrameTap>>,
 ) {
-    for (entity, game, mut status, mut stats, link) in &mut games {
+    for (entity, game, link) in &games {
         let span = info_span!("game", id = game.game_id, name = %game.name);
         let _entered = span.enter();
-        let shown = streaming.shown == Some(game.game_id);
         for event in link.0.drain() {
             let envelope = match event {
                 LinkEvent::Message(envelope) => envelope,
@@ -132,40 +124,30 @@ pub fn read_games(
                     break;
                 }
             };
+            let payload = || SharedPayload(Arc::new(envelope.payload));
             match envelope.message {
                 GameMessage::Display(report) => {
                     info!(visibility = ?report.visibility, reason = ?report.reason, "display status");
-                    *status = DisplayStatus {
-                        visibility: report.visibility,
-                        reason: report.reason,
-                        since_ns: monotonic_ns(),
-                    };
+                    displays.write(DisplayReported {
+                        game: entity,
+                        report,
+                    });
                 }
                 GameMessage::VideoFrame(header) => {
-                    stats.frames += 1;
-                    if let Some(last) = stats.last_frame_number {
-                        stats.frames_lost += header.frame_number.saturating_sub(last + 1);
-                    }
-                    stats.last_frame_number = Some(header.frame_number);
-                    if let Some(tap) = frame_tap.as_deref_mut() {
-                        let streamed = shown && streaming.streamer.is_some();
-                        tap.offer(game.game_id, &header, &envelope.payload, streamed);
-                    }
-                    if shown && let Some(streamer) = &streaming.streamer {
-                        streamer.submit_frame(VideoFrame::new(
-                            game.game_id,
-                            header,
-                            envelope.payload,
-                        ));
-                        stats.frames_streamed += 1;
-                        streaming.frame_streamed(game.game_id);
-                    }
+                    frames.write(FrameArrived {
+                        game: entity,
+                        game_id: game.game_id,
+                        header,
+                        pixels: payload(),
+                    });
                 }
                 GameMessage::AudioChunk(header) => {
-                    stats.audio_chunks += 1;
-                    if shown && let Some(streamer) = &streaming.streamer {
-                        streamer.submit_audio(game.game_id, &header, &envelope.payload);
-                    }
+                    audio.write(AudioArrived {
+                        game: entity,
+                        game_id: game.game_id,
+                        header,
+                        samples: payload(),
+                    });
                 }
                 GameMessage::GoLive { mic } => {
                     info!(mic = matches!(mic, MicChoice::On), "game asks to go live");
@@ -183,60 +165,24 @@ pub fn read_games(
     }
 }
 
-/// A change of what is shown, made by the host (`ctl show`/`hide-all`, the dashboard).
-#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DisplayCommand {
-    /// Show this game and hide every other.
-    Show {
-        /// The game's connection id.
-        game_id: u64,
-    },
-    /// Hide every game (the stream keeps the last frame).
-    HideAll,
-}
-
-impl DisplayCommand {
-    /// Applies the command to every game: each is told its visibility and its
-    /// [`DisplayStatus`] changes at once (reason `HostCommand`).
-    pub fn apply<'a>(
-        self,
-        games: impl Iterator<Item = (&'a SubGame, Mut<'a, DisplayStatus>, &'a GameConnection)>,
-    ) {
-        for (game, mut status, link) in games {
-            let visibility = match self {
-                Self::Show { game_id } if game.game_id == game_id => Visibility::Shown,
-                Self::Show { .. } | Self::HideAll => Visibility::Hidden,
-            };
-            command_visibility(link, &mut status, visibility);
-        }
-    }
-}
-
-/// Applies [`DisplayCommand`]s (from the dashboard); showing a game that has
-/// left meanwhile changes nothing.
-pub fn apply_display_commands(
-    mut commands: MessageReader<DisplayCommand>,
-    mut games: Query<(&SubGame, &mut DisplayStatus, &GameConnection)>,
+/// Counts each game's frames, lost frames (gaps in frame numbers) and audio chunks.
+pub fn count_received(
+    mut frames: MessageReader<FrameArrived>,
+    mut audio: MessageReader<AudioArrived>,
+    mut games: Query<&mut GameStats>,
 ) {
-    for &command in commands.read() {
-        if let DisplayCommand::Show { game_id } = command
-            && !games.iter().any(|(game, ..)| game.game_id == game_id)
-        {
-            warn!(game_id, "cannot show a game that is not connected");
-            continue;
+    for frame in frames.read() {
+        if let Ok(mut stats) = games.get_mut(frame.game) {
+            stats.frames += 1;
+            if let Some(last) = stats.last_frame_number {
+                stats.frames_lost += frame.header.frame_number.saturating_sub(last + 1);
+            }
+            stats.last_frame_number = Some(frame.header.frame_number);
         }
-        command.apply(games.iter_mut());
     }
-}
-
-/// Sets a game's visibility from the host side and tells the game.
-fn command_visibility(link: &GameConnection, status: &mut DisplayStatus, visibility: Visibility) {
-    let _ = link.0.outbox().send(HostMessage::SetVisibility(visibility));
-    if status.visibility != visibility {
-        *status = DisplayStatus {
-            visibility,
-            reason: DisplayReason::HostCommand,
-            since_ns: monotonic_ns(),
-        };
+    for chunk in audio.read() {
+        if let Ok(mut stats) = games.get_mut(chunk.game) {
+            stats.audio_chunks += 1;
+        }
     }
 }

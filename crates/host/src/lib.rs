@@ -2,23 +2,30 @@
 //!
 //! A Bevy app whose ECS holds one entity per connected game
 //! ([`games::SubGame`], [`games::DisplayStatus`], [`games::GameStats`]). Each
-//! frame it admits games, reads their messages, follows the shown game,
-//! drives the GStreamer pipeline ([`livestream_media::Streamer`]), answers
-//! `ctl` requests, tells every game the stream state and delivers audience
-//! events ([`audience`]: backlog first to a game that joins late). It stops
-//! the stream cleanly and exits when the last game has gone.
+//! frame it admits games and turns what they send into [`messages`], which
+//! systems with one job each read: display status ([`display`]), counters,
+//! the stream ([`stream`]: follows the shown game and feeds the pipeline
+//! behind [`media_backend::MediaBackend`], GStreamer in the product), `ctl`
+//! ([`ctl`]), the audience ([`audience`]: backlog first to a game that joins
+//! late) and the dashboard. It stops the stream cleanly and exits when the
+//! last game has gone ([`lifecycle`]).
 //!
-//! The same work ([`HostPlugin`]) runs headless ([`build_app`]) or beside
-//! the egui dashboard window ([`run_with_dashboard`], [`dashboard`]).
+//! The same work ([`HostPlugin`]) runs headless ([`build_app`]), beside the
+//! egui dashboard window ([`run_with_dashboard`], [`dashboard`]), or in a
+//! test with a recording media back-end ([`HostParts`]).
 
 pub mod audience;
 pub mod children;
-pub mod control;
 pub mod ctl;
 pub mod dashboard;
+pub mod display;
 pub mod games;
+pub mod lifecycle;
+pub mod media_backend;
+pub mod messages;
 pub mod meter;
 pub mod settings;
+pub mod status;
 pub mod stream;
 pub mod switching;
 
@@ -43,12 +50,14 @@ use tracing::error;
 
 use crate::audience::Audience;
 use crate::children::{Children, LaunchGame, program_label};
-use crate::control::{CtlListener, CtlRequests};
-use crate::ctl::{CtlServer, PendingCtl, ctl_socket_path};
+use crate::ctl::{CtlListener, CtlRequests, CtlServer, PendingCtl, ctl_socket_path};
 use crate::dashboard::{DashboardHostPlugin, DashboardLink, DashboardWindowPlugin};
-use crate::games::{DisplayCommand, GameServer, GamesSeen};
+use crate::games::{GameServer, GamesSeen};
+use crate::lifecycle::TerminationRequested;
+use crate::media_backend::{GStreamerBackend, Media, MediaBackend};
+use crate::messages::{AudioArrived, DisplayCommand, DisplayReported, FrameArrived, StreamCommand};
 use crate::settings::HostSettings;
-use crate::stream::{StreamCommand, Streaming, TerminationRequested};
+use crate::stream::Streaming;
 
 /// How often the headless host runs its loop.
 const HEADLESS_LOOP: Duration = Duration::from_millis(4);
@@ -81,15 +90,26 @@ pub enum HostError {
 }
 
 /// Everything the host opened before its app runs: sockets bound, children
-/// launched, the audience sources started.
-struct HostParts {
-    settings: HostSettings,
-    server: Server,
-    ctl: CtlServer,
-    ctl_requests: crossbeam_channel::Receiver<PendingCtl>,
-    children: Children,
-    audience: Audience,
-    termination: TerminationRequested,
+/// launched, the audience sources started, the media back-end chosen.
+/// [`HostPlugin::new`] opens the real ones; a test builds its own (a
+/// recording back-end, requests injected on `ctl_requests`).
+pub struct HostParts {
+    /// The settings.
+    pub settings: HostSettings,
+    /// The game socket.
+    pub server: Server,
+    /// The control socket (none in tests that inject requests directly).
+    pub ctl: Option<CtlServer>,
+    /// Where control requests arrive.
+    pub ctl_requests: crossbeam_channel::Receiver<PendingCtl>,
+    /// Children the host started.
+    pub children: Children,
+    /// The audience sources and history.
+    pub audience: Audience,
+    /// SIGTERM or the dashboard's close.
+    pub termination: TerminationRequested,
+    /// What streams: GStreamer in the product.
+    pub media: Box<dyn MediaBackend>,
 }
 
 /// The host's work, the same with or without a window: its resources, its
@@ -126,17 +146,23 @@ impl HostPlugin {
             settings.audience_history,
             settings.audience_queue,
         );
-        Ok(Self {
-            parts: Mutex::new(Some(HostParts {
-                settings,
-                server,
-                ctl,
-                ctl_requests,
-                children,
-                audience,
-                termination,
-            })),
-        })
+        Ok(Self::with_parts(HostParts {
+            settings,
+            server,
+            ctl: Some(ctl),
+            ctl_requests,
+            children,
+            audience,
+            termination,
+            media: Box::new(GStreamerBackend),
+        }))
+    }
+
+    /// The host's work on parts opened elsewhere (tests).
+    pub fn with_parts(parts: HostParts) -> Self {
+        Self {
+            parts: Mutex::new(Some(parts)),
+        }
     }
 
     /// The host's termination flag (SIGTERM): raising it stops the host cleanly.
@@ -162,13 +188,19 @@ impl Plugin for HostPlugin {
             return;
         };
         let go_live = parts.settings.go_live_on_start;
+        if let Some(ctl) = parts.ctl {
+            app.insert_resource(CtlListener(ctl));
+        }
         app.add_message::<StreamCommand>()
             .add_message::<DisplayCommand>()
+            .add_message::<DisplayReported>()
+            .add_message::<FrameArrived>()
+            .add_message::<AudioArrived>()
             .add_message::<LaunchGame>()
             .insert_resource(parts.settings)
             .insert_resource(GameServer(parts.server))
             .insert_resource(CtlRequests(parts.ctl_requests))
-            .insert_resource(CtlListener(parts.ctl))
+            .insert_resource(Media(parts.media))
             .insert_resource(parts.children)
             .insert_resource(parts.audience)
             .insert_resource(parts.termination)
@@ -188,29 +220,36 @@ impl Plugin for HostPlugin {
                 (
                     (
                         games::accept_games,
+                        stream::greet_new_games,
                         audience::welcome_games,
-                        games::read_games,
-                        control::handle_ctl,
-                        games::apply_display_commands,
+                        games::receive_from_games,
+                        games::count_received,
+                        display::apply_display_reports,
+                        ctl::handle_ctl,
+                        display::apply_display_commands,
                         children::launch_requested_games,
                         audience::receive_audience,
                     )
                         .chain()
                         .in_set(HostSystems::Receive),
-                    (stream::drive_stream, stream::follow_shown_game)
+                    (
+                        stream::drive_stream,
+                        stream::follow_shown_game,
+                        stream::feed_stream,
+                    )
                         .chain()
                         .in_set(HostSystems::Stream),
                     (
                         stream::broadcast_state,
                         audience::deliver_audience,
-                        stream::exit_when_empty,
-                        stream::exit_on_sigterm,
+                        lifecycle::exit_when_empty,
+                        lifecycle::exit_on_sigterm,
                     )
                         .chain()
                         .in_set(HostSystems::Report),
                 ),
             )
-            .add_systems(Last, stream::stop_on_exit);
+            .add_systems(Last, lifecycle::stop_on_exit);
         if go_live {
             app.world_mut().write_message(StreamCommand::GoLive {
                 mic: MicChoice::Off,
@@ -224,7 +263,8 @@ pub fn build_app(settings: HostSettings) -> Result<App, HostError> {
     Ok(headless_app(HostPlugin::new(settings)?))
 }
 
-fn headless_app(host: HostPlugin) -> App {
+/// The host's loop without a window: Bevy's minimal plugins, Ctrl-C, and `host`.
+pub fn headless_app(host: HostPlugin) -> App {
     let mut app = App::new();
     app.add_plugins((
         MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(HEADLESS_LOOP)),

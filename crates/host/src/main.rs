@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use bevy::app::AppExit;
 use clap::{Parser, Subcommand};
-use livestream_host::ctl::{CtlReply, CtlRequest, call, ctl_socket_path};
+use livestream_control::{CtlReply, CtlRequest};
+use livestream_host::ctl::{call, ctl_socket_path};
 use livestream_host::settings::HostSettings;
 use livestream_ipc::resolve_socket_path;
 
@@ -75,50 +76,7 @@ enum Command {
         #[arg(long)]
         socket: Option<PathBuf>,
         #[command(subcommand)]
-        request: CtlCommand,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum CtlCommand {
-    /// Print the host status as JSON.
-    Status,
-    /// Start streaming.
-    GoLive {
-        /// Mix the microphone in.
-        #[arg(long)]
-        mic: bool,
-    },
-    /// Stop streaming.
-    Stop,
-    /// Show one game (name or id) and hide the others.
-    Show {
-        /// Game name or id.
-        game: String,
-    },
-    /// Hide every game (the stream keeps the last frame).
-    HideAll,
-    /// Send a chat line to every game, as viewer USER.
-    Say {
-        /// Viewer name.
-        #[arg(long, default_value = "streamer")]
-        user: String,
-        /// The text.
-        text: String,
-    },
-    /// Send a gift to every game, as viewer USER.
-    Gift {
-        /// Viewer name.
-        #[arg(long, default_value = "streamer")]
-        user: String,
-        /// Gift name.
-        gift: String,
-        /// How many.
-        #[arg(long, default_value_t = 1)]
-        count: u32,
-        /// Value of one gift.
-        #[arg(long, default_value_t = 1)]
-        value: u64,
+        request: CtlRequest,
     },
 }
 
@@ -157,40 +115,29 @@ fn settings(args: RunArgs) -> Result<HostSettings, String> {
     Ok(settings)
 }
 
-fn run_ctl(socket: Option<PathBuf>, request: CtlCommand) -> ExitCode {
+fn run_ctl(socket: Option<PathBuf>, request: CtlRequest) -> ExitCode {
     let socket = resolve_socket_path(socket.as_deref());
-    let request = match request {
-        CtlCommand::Status => CtlRequest::Status,
-        CtlCommand::GoLive { mic } => CtlRequest::GoLive { mic },
-        CtlCommand::Stop => CtlRequest::Stop,
-        CtlCommand::Show { game } => CtlRequest::Show { game },
-        CtlCommand::HideAll => CtlRequest::HideAll,
-        CtlCommand::Say { user, text } => CtlRequest::Say { user, text },
-        CtlCommand::Gift {
-            user,
-            gift,
-            count,
-            value,
-        } => CtlRequest::Gift {
-            user,
-            gift,
-            count,
-            value,
-        },
-    };
-    match call(&ctl_socket_path(&socket), &request) {
-        Ok(CtlReply::Ok { status }) => {
-            if !status.is_null() {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&status).unwrap_or_default()
-                );
-            }
-            ExitCode::SUCCESS
+    let printed = match call(&ctl_socket_path(&socket), &request) {
+        Ok(CtlReply::Done) => Ok(None),
+        Ok(CtlReply::Status(status)) => serde_json::to_string_pretty(&status).map(Some),
+        Ok(CtlReply::Posted { id }) => {
+            serde_json::to_string_pretty(&serde_json::json!({ "id": id })).map(Some)
         }
         Ok(CtlReply::Error { message }) => {
             eprintln!("livestream-host ctl: {message}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
+        }
+        Err(err) => {
+            eprintln!("livestream-host ctl: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match printed {
+        Ok(text) => {
+            if let Some(text) = text {
+                println!("{text}");
+            }
+            ExitCode::SUCCESS
         }
         Err(err) => {
             eprintln!("livestream-host ctl: {err}");

@@ -1,35 +1,27 @@
-//! The stream's life: going live and stopping, following the shown game,
-//! telling every game the stream state, and ending cleanly.
+//! The stream's life: going live and stopping, feeding it the shown game's
+//! frames and audio, following the shown game, and telling every game the
+//! stream state.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use livestream_media::{MediaEvent, Streamer};
+use livestream_control::{OutputHealth, OutputState};
+use livestream_media::MediaEvent;
 use livestream_protocol::{
     HostMessage, MediaRequest, MicChoice, OutputStatus, StreamPhase, StreamState, StreamStats,
 };
 use tracing::{error, info};
 
-use crate::games::{DisplayStatus, GameConnection, GameStats, GamesSeen, SubGame};
+use crate::games::{DisplayStatus, GameConnection, GameStats, SubGame};
+use crate::media_backend::{Media, StreamCounters, StreamSink};
+use crate::messages::{AudioArrived, FrameArrived, StreamCommand};
 use crate::meter::RateMeter;
 use crate::settings::HostSettings;
 use crate::switching::{Candidate, Selection, compare, pick_shown};
 
 /// How long the pipeline gets to finalise files and close sessions on stop.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A request to change the stream (from a game, `ctl`, or start-up).
-#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamCommand {
-    /// Go live (no effect when already live).
-    GoLive {
-        /// Mix the configured microphone in.
-        mic: MicChoice,
-    },
-    /// Stop streaming.
-    Stop,
-}
 
 /// Switch times kept for `ctl status`.
 const SWITCH_HISTORY: usize = 16;
@@ -38,10 +30,10 @@ const SWITCH_HISTORY: usize = 16;
 const BITRATE_WINDOW: Duration = Duration::from_secs(2);
 
 /// The stream and the game that feeds it.
-#[derive(Resource, Debug)]
+#[derive(Resource)]
 pub struct Streaming {
     /// The running pipeline, when live.
-    pub streamer: Option<Streamer>,
+    sink: Option<Box<dyn StreamSink>>,
     /// The phase reported to games and `ctl status`.
     pub phase: StreamPhase,
     /// Whether the microphone is mixed in.
@@ -72,13 +64,23 @@ pub struct Streaming {
     /// Whether games were last asked for media as live (to re-ask on a change).
     media_live: bool,
     /// Outputs currently down (redacted URL → reconnection attempt), or failed for good (`None`).
-    outputs_down: std::collections::BTreeMap<String, Option<u32>>,
+    outputs_down: BTreeMap<String, Option<u32>>,
+}
+
+impl core::fmt::Debug for Streaming {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Streaming")
+            .field("live", &self.is_live())
+            .field("phase", &self.phase)
+            .field("shown", &self.shown)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Streaming {
     fn default() -> Self {
         Self {
-            streamer: None,
+            sink: None,
             phase: StreamPhase::Idle,
             mic: MicChoice::Off,
             shown: None,
@@ -93,20 +95,43 @@ impl Default for Streaming {
             last_broadcast: None,
             dirty: false,
             media_live: false,
-            outputs_down: Default::default(),
+            outputs_down: BTreeMap::new(),
         }
     }
 }
 
 impl Streaming {
+    /// Whether a pipeline is running (live, or live and reconnecting an output).
+    pub fn is_live(&self) -> bool {
+        self.sink.is_some()
+    }
+
+    /// The game whose frames go to the stream now: the shown game, while live.
+    pub fn on_air(&self) -> Option<u64> {
+        self.shown.filter(|_| self.is_live())
+    }
+
+    /// The pipeline's counters (zero when idle).
+    pub fn counters(&self) -> StreamCounters {
+        self.sink
+            .as_ref()
+            .map(|sink| sink.counters())
+            .unwrap_or_default()
+    }
+
+    /// Measured output bitrate.
+    pub fn bitrate_kbps(&self) -> u32 {
+        (self.bitrate.per_second() * 8.0 / 1000.0).round() as u32
+    }
+
     /// Starts timing a switch to `game_id` (only while live: then the new
     /// game is asked for media and its first frame ends the switch).
     fn switch_started(&mut self, game_id: u64) {
-        self.switch_pending = self.streamer.is_some().then(|| (game_id, Instant::now()));
+        self.switch_pending = self.is_live().then(|| (game_id, Instant::now()));
     }
 
     /// A frame of `game_id` goes to the stream now; ends a switch to it.
-    pub fn frame_streamed(&mut self, game_id: u64) {
+    fn frame_streamed(&mut self, game_id: u64) {
         if let Some((to, since)) = self.switch_pending
             && to == game_id
         {
@@ -121,11 +146,7 @@ impl Streaming {
 
     /// Samples the pipeline's encoded-bytes counter (restarts with each stream).
     fn measure_bitrate(&mut self) {
-        let bytes = self.streamer.as_ref().map(|s| {
-            s.stats()
-                .bytes_encoded
-                .load(std::sync::atomic::Ordering::Relaxed)
-        });
+        let bytes = self.sink.as_ref().map(|sink| sink.counters().bytes_encoded);
         match (bytes, self.live_since) {
             (Some(bytes), Some(since)) => self.bitrate.record(since.elapsed(), bytes),
             _ => self.bitrate = RateMeter::new(BITRATE_WINDOW),
@@ -134,30 +155,25 @@ impl Streaming {
 
     /// The stream state as games receive it.
     pub fn state_message(&self) -> StreamState {
-        let mut stats = StreamStats {
+        let counters = self.counters();
+        let stats = StreamStats {
             uptime_ms: self
                 .live_since
                 .map_or(0, |t| t.elapsed().as_millis() as u64),
             shown_game: self.shown_name.clone(),
-            ..StreamStats::default()
-        };
-        if let Some(streamer) = &self.streamer {
-            let s = streamer.stats();
-            let load =
-                |v: &std::sync::atomic::AtomicU64| v.load(std::sync::atomic::Ordering::Relaxed);
-            stats.frames_pushed = load(&s.frames_pushed);
-            stats.frames_repeated = load(&s.frames_repeated);
-            stats.frames_dropped = load(&s.frames_superseded);
-            stats.bitrate_kbps = (self.bitrate.per_second() * 8.0 / 1000.0).round() as u32;
-            stats.outputs = self
+            frames_pushed: counters.frames_pushed,
+            frames_repeated: counters.frames_repeated,
+            frames_superseded: counters.frames_superseded,
+            bitrate_kbps: self.bitrate_kbps(),
+            outputs: self
                 .outputs()
                 .into_iter()
-                .map(|(url, health)| OutputStatus {
-                    connected: health == OutputHealth::Up,
-                    url,
+                .map(|output| OutputStatus {
+                    connected: output.health == OutputHealth::Up,
+                    url: output.url,
                 })
-                .collect();
-        }
+                .collect(),
+        };
         StreamState {
             phase: self.phase.clone(),
             mic: self.mic,
@@ -167,21 +183,19 @@ impl Streaming {
 
     /// Each output of the running stream (redacted URL) and how it is doing;
     /// empty when not live.
-    pub fn outputs(&self) -> Vec<(String, OutputHealth)> {
-        let Some(streamer) = &self.streamer else {
+    pub fn outputs(&self) -> Vec<OutputState> {
+        let Some(sink) = &self.sink else {
             return Vec::new();
         };
-        streamer
-            .outputs()
-            .iter()
-            .map(|output| {
-                let url = output.to_string();
+        sink.outputs()
+            .into_iter()
+            .map(|url| {
                 let health = match self.outputs_down.get(&url) {
                     None => OutputHealth::Up,
                     Some(Some(attempt)) => OutputHealth::Reconnecting { attempt: *attempt },
                     Some(None) => OutputHealth::Failed,
                 };
-                (url, health)
+                OutputState { url, health }
             })
             .collect()
     }
@@ -193,11 +207,36 @@ impl Streaming {
         }
     }
 
+    /// Starts the pipeline with `backend` (no effect when already live).
+    fn go_live(&mut self, backend: &Media, settings: &HostSettings, mic: MicChoice) {
+        if self.is_live() {
+            return;
+        }
+        self.set_phase(StreamPhase::Starting);
+        let started = settings
+            .media_config(mic == MicChoice::On)
+            .map_err(|err| err.to_string())
+            .and_then(|config| backend.0.start(config).map_err(|err| err.to_string()));
+        match started {
+            Ok(sink) => {
+                info!(mic = mic == MicChoice::On, "live");
+                self.sink = Some(sink);
+                self.mic = mic;
+                self.live_since = Some(Instant::now());
+                self.set_phase(StreamPhase::Live);
+            }
+            Err(message) => {
+                error!("cannot go live: {message}");
+                self.set_phase(StreamPhase::Error { message });
+            }
+        }
+    }
+
     /// Stops the pipeline cleanly (end of stream through every output).
     pub fn stop(&mut self) {
-        if let Some(streamer) = self.streamer.take() {
+        if let Some(sink) = self.sink.take() {
             info!("stopping the stream");
-            if let Err(err) = streamer.stop(STOP_TIMEOUT) {
+            if let Err(err) = sink.stop(STOP_TIMEOUT) {
                 error!("stream did not finish cleanly: {err}");
             }
         }
@@ -248,66 +287,23 @@ impl Streaming {
     }
 }
 
-/// How one output of a running stream is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputHealth {
-    /// Sending.
-    Up,
-    /// Lost its connection; being rebuilt with back-off.
-    Reconnecting {
-        /// The reconnection attempt under way, from 1.
-        attempt: u32,
-    },
-    /// A file output that failed: not retried, the others go on.
-    Failed,
-}
-
-/// Starts or stops the pipeline on request.
+/// Starts or stops the pipeline on request, and takes its events.
 pub fn drive_stream(
     mut commands: MessageReader<StreamCommand>,
     mut streaming: ResMut<Streaming>,
+    media: Res<Media>,
     settings: Res<HostSettings>,
 ) {
     for command in commands.read() {
         match *command {
-            StreamCommand::GoLive { mic } => {
-                if streaming.streamer.is_some() {
-                    continue;
-                }
-                streaming.set_phase(StreamPhase::Starting);
-                let config = match settings.media_config(mic == MicChoice::On) {
-                    Ok(config) => config,
-                    Err(err) => {
-                        error!("cannot go live: {err}");
-                        streaming.set_phase(StreamPhase::Error {
-                            message: err.to_string(),
-                        });
-                        continue;
-                    }
-                };
-                match Streamer::start(config) {
-                    Ok(streamer) => {
-                        info!(mic = mic == MicChoice::On, "live");
-                        streaming.streamer = Some(streamer);
-                        streaming.mic = mic;
-                        streaming.live_since = Some(Instant::now());
-                        streaming.set_phase(StreamPhase::Live);
-                    }
-                    Err(err) => {
-                        error!("cannot go live: {err}");
-                        streaming.set_phase(StreamPhase::Error {
-                            message: err.to_string(),
-                        });
-                    }
-                }
-            }
+            StreamCommand::GoLive { mic } => streaming.go_live(&media, &settings, mic),
             StreamCommand::Stop => streaming.stop(),
         }
     }
-    let events: Vec<MediaEvent> = streaming
-        .streamer
+    let events = streaming
+        .sink
         .as_ref()
-        .map(|streamer| streamer.events().try_iter().collect())
+        .map(|sink| sink.take_events())
         .unwrap_or_default();
     let failure = events
         .into_iter()
@@ -315,9 +311,38 @@ pub fn drive_stream(
         .last();
     if let Some(message) = failure {
         error!("stream failed: {message}");
-        streaming.streamer = None; // torn down without finalising: the encoder itself failed
+        streaming.sink = None; // torn down without finalising: the encoder itself failed
         streaming.live_since = None;
         streaming.set_phase(StreamPhase::Error { message });
+    }
+}
+
+/// Hands the shown game's frames and audio to the stream while live, and
+/// ends the timing of a switch at the new game's first frame.
+pub fn feed_stream(
+    mut frames: MessageReader<FrameArrived>,
+    mut audio: MessageReader<AudioArrived>,
+    mut streaming: ResMut<Streaming>,
+    mut games: Query<&mut GameStats>,
+) {
+    let Some(on_air) = streaming.on_air() else {
+        frames.clear();
+        audio.clear();
+        return;
+    };
+    for frame in frames.read().filter(|frame| frame.game_id == on_air) {
+        if let Some(sink) = &streaming.sink {
+            sink.submit_frame(frame.game_id, frame.header, frame.pixels.clone());
+        }
+        if let Ok(mut stats) = games.get_mut(frame.game) {
+            stats.frames_streamed += 1;
+        }
+        streaming.frame_streamed(frame.game_id);
+    }
+    if let Some(sink) = &streaming.sink {
+        for chunk in audio.read().filter(|chunk| chunk.game_id == on_air) {
+            sink.submit_audio(chunk.game_id, &chunk.header, chunk.samples.as_ref());
+        }
     }
 }
 
@@ -337,7 +362,7 @@ pub fn follow_shown_game(
         })
         .collect();
     let now = pick_shown(&candidates);
-    let live = streaming.streamer.is_some();
+    let live = streaming.is_live();
     let selection = compare(streaming.shown, now);
     let media_changed = streaming.media_live != live;
     match selection {
@@ -371,6 +396,16 @@ pub fn follow_shown_game(
     }
 }
 
+/// Tells a newly connected game the stream state.
+pub fn greet_new_games(games: Query<&GameConnection, Added<GameConnection>>, streaming: Res<Streaming>) {
+    for link in &games {
+        let _ = link
+            .0
+            .outbox()
+            .send(HostMessage::StreamState(streaming.state_message()));
+    }
+}
+
 /// Tells every game (hidden ones too) the stream state: on change, and once a second.
 pub fn broadcast_state(games: Query<&GameConnection>, mut streaming: ResMut<Streaming>) {
     streaming.measure_bitrate();
@@ -389,69 +424,6 @@ pub fn broadcast_state(games: Query<&GameConnection>, mut streaming: ResMut<Stre
     }
     streaming.dirty = false;
     streaming.last_broadcast = Some(Instant::now());
-}
-
-/// Exits once every game that connected has gone (closed or crashed).
-pub fn exit_when_empty(
-    games: Query<(), With<SubGame>>,
-    seen: Res<GamesSeen>,
-    settings: Res<HostSettings>,
-    mut exit: MessageWriter<AppExit>,
-) {
-    if settings.exit_when_empty && seen.0 > 0 && games.is_empty() {
-        info!("every game has gone: stopping");
-        exit.write(AppExit::Success);
-    }
-}
-
-/// Set by SIGTERM (service managers, `kill`, test harnesses) or by closing
-/// the dashboard window; Ctrl-C is Bevy's.
-#[derive(Resource, Debug, Default, Clone)]
-pub struct TerminationRequested(pub std::sync::Arc<std::sync::atomic::AtomicBool>);
-
-impl TerminationRequested {
-    /// A flag raised by SIGTERM from now on.
-    pub fn on_sigterm() -> std::io::Result<Self> {
-        let flag = Self::default();
-        #[cfg(unix)]
-        signal_hook::flag::register(signal_hook::consts::SIGTERM, flag.0.clone())?;
-        Ok(flag)
-    }
-
-    /// Raises the flag: the host stops as on SIGTERM.
-    pub fn request(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::Release);
-    }
-}
-
-/// Exits the app (and so stops the stream cleanly) once termination was requested.
-pub fn exit_on_sigterm(flag: Res<TerminationRequested>, mut exit: MessageWriter<AppExit>) {
-    if flag.0.load(std::sync::atomic::Ordering::Acquire) {
-        info!("SIGTERM or dashboard closed: stopping");
-        exit.write(AppExit::Success);
-    }
-}
-
-/// Finishes the stream cleanly when the app exits (last game gone, Ctrl-C, SIGTERM).
-pub fn stop_on_exit(mut exits: MessageReader<AppExit>, mut streaming: ResMut<Streaming>) {
-    if exits.read().next().is_some() {
-        streaming.stop();
-    }
-}
-
-/// Per-game counters for `ctl status`.
-pub fn game_status(game: &SubGame, status: &DisplayStatus, stats: &GameStats) -> serde_json::Value {
-    serde_json::json!({
-        "id": game.game_id,
-        "name": game.name,
-        "pid": game.pid,
-        "visibility": format!("{:?}", status.visibility).to_lowercase(),
-        "reason": format!("{:?}", status.reason),
-        "frames": stats.frames,
-        "frames_streamed": stats.frames_streamed,
-        "frames_lost": stats.frames_lost,
-        "audio_chunks": stats.audio_chunks,
-    })
 }
 
 #[cfg(test)]

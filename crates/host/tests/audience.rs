@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use livestream_interaction::{AudienceEvent, AudienceEventKind};
+use livestream_interaction::{AudienceEvent, AudienceEventKind, SourceState};
 
 use livestream_testkit::{AudienceLog, Ngircd, Reaped, RoomServer, post_json, sibling_binary};
 
@@ -18,10 +18,6 @@ const MOD_TOKEN: &str = "test-moderator-token";
 
 fn sibling(name: &str) -> PathBuf {
     sibling_binary(Path::new(HOST), name)
-}
-
-fn try_ctl(socket: &Path, args: &[&str]) -> Result<serde_json::Value, String> {
-    livestream_testkit::try_ctl(Path::new(HOST), socket, args)
 }
 
 fn ctl(socket: &Path, args: &[&str]) -> serde_json::Value {
@@ -149,16 +145,13 @@ fn audience_reaches_every_game_once_in_order_and_late_games_get_the_backlog_firs
     let a = Game::start(dir.path(), &socket, "alpha", true);
     let b = Game::start(dir.path(), &socket, "beta", false);
     wait_for("two games and both sources connected", || {
-        let Ok(status) = try_ctl(&socket, &["status"]) else {
+        let Ok(status) = livestream_testkit::try_status(Path::new(HOST), &socket) else {
             return false;
         };
-        let sources = status["audience"]["sources"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        status["games"].as_array().is_some_and(|g| g.len() == 2)
+        let sources = &status.audience.sources;
+        status.games.len() == 2
             && sources.len() == 2
-            && sources.iter().all(|s| s["state"] == "connected")
+            && sources.iter().all(|s| s.state == SourceState::Connected)
     });
 
     // Events from all three kinds of source.
@@ -265,19 +258,15 @@ fn audience_reaches_every_game_once_in_order_and_late_games_get_the_backlog_firs
     }
 
     // ctl status counts per game and per source.
-    let status = ctl(&socket, &["status"]);
-    for game in status["games"].as_array().unwrap() {
-        let audience = &game["audience"];
-        let total = audience["backlog"].as_u64().unwrap() + audience["delivered"].as_u64().unwrap();
-        assert!(total >= 8, "{game}");
-        assert_eq!(audience["dropped"], 0, "{game}");
+    let status = livestream_testkit::status(Path::new(HOST), &socket);
+    for game in &status.games {
+        let audience = game.audience.expect("the game's delivery");
+        let total = audience.backlog + audience.delivery.delivered;
+        assert!(total >= 8, "{game:?}");
+        assert_eq!(audience.delivery.dropped, 0, "{game:?}");
     }
-    let sources = status["audience"]["sources"].as_array().unwrap();
-    assert_eq!(
-        sources[0]["events"].as_u64(),
-        Some(5),
-        "4 posts and 1 deletion: {status}"
-    );
-    assert_eq!(sources[1]["events"].as_u64(), Some(3), "{status}");
-    assert_eq!(status["audience"]["history"].as_u64(), Some(8), "{status}");
+    let sources = &status.audience.sources;
+    assert_eq!(sources[0].events, 5, "4 posts and 1 deletion: {status:?}");
+    assert_eq!(sources[1].events, 3, "{status:?}");
+    assert_eq!(status.audience.history, 8, "{status:?}");
 }

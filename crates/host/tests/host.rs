@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use livestream_control::{HostStatus, OutputHealth, StreamPhase};
 use livestream_testkit::{
     NginxRtmp, PulseMic, Reaped, audio_start, frame_counters, probe, sibling_binary, tone_levels,
     video_frame_times, wait_for,
@@ -23,6 +24,10 @@ fn testsrc_bin() -> PathBuf {
 
 fn ctl(socket: &Path, args: &[&str]) -> serde_json::Value {
     livestream_testkit::ctl(Path::new(HOST), socket, args)
+}
+
+fn host_status(socket: &Path) -> HostStatus {
+    livestream_testkit::status(Path::new(HOST), socket)
 }
 
 /// Child output goes to a log file in the test's directory, not the test's output.
@@ -92,9 +97,7 @@ fn live_with_alpha(socket: &Path, seconds: u32) -> Reaped {
 }
 
 fn games_connected(socket: &Path) -> usize {
-    ctl(socket, &["status"])["games"]
-        .as_array()
-        .map_or(0, Vec::len)
+    host_status(socket).games.len()
 }
 
 #[test]
@@ -131,12 +134,12 @@ fn switching_between_games_keeps_one_unbroken_stream() {
     ctl(&socket, &["show", "alpha"]);
     std::thread::sleep(Duration::from_secs(2));
 
-    let status = ctl(&socket, &["status"]);
-    assert_eq!(status["phase"], "live", "{status}");
-    assert_eq!(status["mic"], true);
-    assert_eq!(status["shown"], "alpha");
-    assert!(status["switches"].as_u64().unwrap() >= 2, "{status}");
-    let outputs = status["outputs"].to_string();
+    let status = host_status(&socket);
+    assert_eq!(status.phase, StreamPhase::Live, "{status:?}");
+    assert!(status.mic);
+    assert_eq!(status.shown.as_deref(), Some("alpha"));
+    assert!(status.switches >= 2, "{status:?}");
+    let outputs = serde_json::to_string(&status.outputs).unwrap();
     assert!(
         !outputs.contains("e2e_secret_key"),
         "stream key leaked: {outputs}"
@@ -293,17 +296,17 @@ fn a_killed_game_does_not_disturb_the_stream() {
     ctl(&socket, &["go-live"]);
     ctl(&socket, &["show", "beta"]);
     std::thread::sleep(Duration::from_secs(1));
-    let before = ctl(&socket, &["status"])["frames_pushed"].as_u64().unwrap();
+    let before = host_status(&socket).frames_pushed;
     b.signal("KILL");
     wait_for("beta removed", Duration::from_secs(5), || {
         games_connected(&socket) == 1
     });
     std::thread::sleep(Duration::from_secs(1));
-    let status = ctl(&socket, &["status"]);
-    assert_eq!(status["phase"], "live", "{status}");
+    let status = host_status(&socket);
+    assert_eq!(status.phase, StreamPhase::Live, "{status:?}");
     assert!(
-        status["frames_pushed"].as_u64().unwrap() >= before + 10,
-        "frames keep flowing after the kill: {status}"
+        status.frames_pushed >= before + 10,
+        "frames keep flowing after the kill: {status:?}"
     );
     // A ends by itself: last game gone, the host exits 0 and the file plays.
     assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
@@ -336,17 +339,15 @@ fn the_host_reconnects_to_a_restarted_ingest_and_no_game_disconnects() {
 
     drop(nginx); // the ingest goes away
     wait_for("reconnecting", Duration::from_secs(5), || {
-        ctl(&socket, &["status"])["phase"]
-            .get("reconnecting")
-            .is_some()
+        matches!(host_status(&socket).phase, StreamPhase::Reconnecting { .. })
     });
-    let status = ctl(&socket, &["status"]);
-    assert_eq!(status["outputs"][0]["connected"], false, "{status}");
-    let sent_before_restart = status["games"][0]["frames"].as_u64().unwrap();
+    let status = host_status(&socket);
+    assert_ne!(status.outputs[0].health, OutputHealth::Up, "{status:?}");
+    let sent_before_restart = status.games[0].frames;
 
     let nginx = NginxRtmp::start_on(&nginx_dir, port);
     wait_for("live again", Duration::from_secs(20), || {
-        ctl(&socket, &["status"])["phase"] == "live"
+        host_status(&socket).phase == StreamPhase::Live
     });
     assert_eq!(games_connected(&socket), 1, "no game disconnected");
     std::thread::sleep(Duration::from_secs(2));
@@ -382,8 +383,7 @@ fn launched_games_connect_and_stop_with_the_host() {
     wait_for("the launched game", Duration::from_secs(20), || {
         socket.exists() && games_connected(&socket) == 1
     });
-    let status = ctl(&socket, &["status"]);
-    let pid = status["games"][0]["pid"].as_u64().unwrap();
+    let pid = host_status(&socket).games[0].pid;
     assert!(Path::new(&format!("/proc/{pid}")).exists());
 
     host.signal("TERM");

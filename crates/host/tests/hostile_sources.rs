@@ -15,14 +15,15 @@ use std::time::{Duration, Instant};
 
 use livestream_interaction::AudienceEventKind;
 use livestream_interaction::room_api::FeedFrame;
-use livestream_testkit::{AudienceLog, Reaped, sibling_binary, try_ctl, wait_for};
+use livestream_control::{HostStatus, StreamPhase};
+use livestream_testkit::{AudienceLog, Reaped, sibling_binary, try_status, wait_for};
 
 const HOST: &str = env!("CARGO_BIN_EXE_livestream-host");
 const FLOOD: usize = 10_000;
 const FPS: u64 = 15;
 
-fn status(socket: &Path) -> serde_json::Value {
-    try_ctl(Path::new(HOST), socket, &["status"]).unwrap_or_default()
+fn status(socket: &Path) -> Option<HostStatus> {
+    try_status(Path::new(HOST), socket).ok()
 }
 
 /// An IRC server that registers one client, then, on `go`, sends `lines` as fast as it can.
@@ -180,16 +181,12 @@ fn garbage_and_floods_are_counted_and_never_stall_the_stream() {
             .stderr(std::fs::File::create(dir.path().join("game.log")).unwrap()),
     );
     wait_for("the game", Duration::from_secs(30), || {
-        status(&socket)["games"]
-            .as_array()
-            .is_some_and(|g| g.len() == 1)
+        status(&socket).is_some_and(|s| s.games.len() == 1)
     });
     livestream_testkit::ctl(Path::new(HOST), &socket, &["go-live"]);
-    let pushed = |s: &serde_json::Value| {
-        s["frames_pushed"].as_u64().unwrap_or(0) + s["frames_repeated"].as_u64().unwrap_or(0)
-    };
+    let pushed = |s: &HostStatus| s.frames_pushed + s.frames_repeated;
     let started = Instant::now();
-    let before = pushed(&status(&socket));
+    let before = status(&socket).map_or(0, |s| pushed(&s));
     irc_go.send(()).unwrap();
     room_go.send(()).unwrap();
 
@@ -208,7 +205,7 @@ fn garbage_and_floods_are_counted_and_never_stall_the_stream() {
     while started.elapsed() < Duration::from_secs(3) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let after_status = status(&socket);
+    let after_status = livestream_testkit::status(Path::new(HOST), &socket);
     let elapsed = started.elapsed().as_secs_f64();
     let frames = pushed(&after_status) - before;
     // The frame pump ran at its rate through the flood (a ratio, not a time),
@@ -221,38 +218,30 @@ fn garbage_and_floods_are_counted_and_never_stall_the_stream() {
         ratio > 0.8,
         "frame pump stalled: {frames} frames in {elapsed:.2} s"
     );
-    let victim = &after_status["games"][0];
-    assert_eq!(victim["frames_lost"], 0, "{victim}");
-    assert_eq!(victim["frames"], victim["frames_streamed"], "{victim}");
-    assert_eq!(after_status["phase"], "live", "{after_status}");
+    let victim = &after_status.games[0];
+    assert_eq!(victim.frames_lost, 0, "{victim:?}");
+    assert_eq!(victim.frames, victim.frames_streamed, "{victim:?}");
+    assert_eq!(after_status.phase, StreamPhase::Live, "{after_status:?}");
 
-    let sources = after_status["audience"]["sources"].as_array().unwrap();
+    let sources = &after_status.audience.sources;
     assert!(
-        sources[0]["bad_input"].as_u64().unwrap() >= 3,
-        "IRC refusals counted: {after_status}"
+        sources[0].bad_input >= 3,
+        "IRC refusals counted: {after_status:?}"
     );
     assert!(
-        sources[1]["bad_input"].as_u64().unwrap() >= 3,
-        "feed refusals counted: {after_status}"
+        sources[1].bad_input >= 3,
+        "feed refusals counted: {after_status:?}"
     );
-    assert!(
-        sources[1]["disconnects"].as_u64().unwrap() >= 1,
-        "{after_status}"
-    );
+    assert!(sources[1].disconnects >= 1, "{after_status:?}");
     // Every event is accounted for: delivered to the game, or dropped (oldest
     // chat first) or coalesced by its queue, with counters.
-    let game = &after_status["games"][0]["audience"];
-    let irc_events =
-        sources[0]["events"].as_u64().unwrap() + sources[0]["dropped"].as_u64().unwrap();
-    assert_eq!(irc_events, FLOOD as u64 + 2, "{after_status}");
-    let accounted: u64 = ["delivered", "dropped", "coalesced"]
-        .iter()
-        .map(|k| game[k].as_u64().unwrap())
-        .sum();
+    let game = after_status.games[0].audience.expect("the game's delivery").delivery;
+    let irc_events = sources[0].events + sources[0].dropped;
+    assert_eq!(irc_events, FLOOD as u64 + 2, "{after_status:?}");
+    let accounted = game.delivered + game.dropped + game.coalesced;
     assert_eq!(
-        accounted,
-        after_status["audience"]["accepted"].as_u64().unwrap(),
-        "{after_status}"
+        accounted, after_status.audience.stats.accepted,
+        "{after_status:?}"
     );
     let received = log.received();
     let gift = received.iter().find(|(_, e)| e.id == "irc:gift").unwrap();

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use livestream_protocol::{AudienceEvent, AudienceEventKind};
 
 /// Counters of one game's delivery, for `ctl status`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeliveryStats {
     /// Events handed to the game's link.
     pub delivered: u64,

@@ -24,7 +24,7 @@ pub enum Inserted {
 }
 
 /// Counters for `ctl status`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HistoryStats {
     /// Events accepted as new (deletions included).
     pub accepted: u64,

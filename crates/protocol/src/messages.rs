@@ -92,6 +92,7 @@ pub enum HandshakeReply {
 
 /// Whether a game's picture is what the player currently sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Visibility {
     /// The game is on screen (focused, or commanded shown).
     Shown,
@@ -101,6 +102,7 @@ pub enum Visibility {
 
 /// What caused a display-status change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DisplayReason {
     /// Initial state at connection time.
     Startup,
@@ -168,6 +170,7 @@ pub enum GameMessage {
 
 /// Phase of the stream, as the host reports it to every game.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StreamPhase {
     /// Not streaming.
     Idle,
@@ -207,8 +210,9 @@ pub struct StreamStats {
     pub frames_pushed: u64,
     /// Frames pushed again because no game was shown or no new frame arrived.
     pub frames_repeated: u64,
-    /// Frames received but not pushed (arrived late or superseded).
-    pub frames_dropped: u64,
+    /// Frames received from the shown game but never pushed: a newer frame
+    /// took their output slot, or they arrived before the pipeline ran.
+    pub frames_superseded: u64,
     /// Measured output bitrate.
     pub bitrate_kbps: u32,
     /// Name of the game whose picture is on the stream, if any.

@@ -174,7 +174,7 @@ fn host_message() -> impl Strategy<Value = HostMessage> {
                 uptime_ms,
                 frames_pushed: frames,
                 frames_repeated: frames / 2,
-                frames_dropped: frames / 3,
+                frames_superseded: frames / 3,
                 bitrate_kbps,
                 shown_game,
                 outputs: outputs

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use livestream_control::HostStatus;
 use livestream_protocol::{AudienceEvent, AudienceEventKind};
 use livestream_testsrc::pattern;
 
@@ -107,6 +108,18 @@ pub fn try_ctl(host: &Path, socket: &Path, args: &[&str]) -> Result<serde_json::
 /// Like [`try_ctl`], failing the test on an error.
 pub fn ctl(host: &Path, socket: &Path, args: &[&str]) -> serde_json::Value {
     try_ctl(host, socket, args).unwrap_or_else(|err| panic!("ctl {args:?}: {err}"))
+}
+
+/// Runs `HOST ctl --socket SOCKET status`: the host's status, read through
+/// the type the host serializes, or the error text.
+pub fn try_status(host: &Path, socket: &Path) -> Result<HostStatus, String> {
+    let value = try_ctl(host, socket, &["status"])?;
+    serde_json::from_value(value).map_err(|err| format!("unreadable status: {err}"))
+}
+
+/// Like [`try_status`], failing the test on an error.
+pub fn status(host: &Path, socket: &Path) -> HostStatus {
+    try_status(host, socket).unwrap_or_else(|err| panic!("ctl status: {err}"))
 }
 
 /// Polls `check` every 100 ms until it holds; fails the test after `timeout`.

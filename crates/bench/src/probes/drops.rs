@@ -12,6 +12,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use livestream_control::HostStatus;
 use livestream_e2e::demo_game;
 use livestream_testkit::{NginxRtmp, video_frame_times};
 
@@ -47,12 +48,12 @@ pub fn run(dir: &Path, seconds: u64) -> Measured {
     host.ctl(&["go-live"]);
     host.ctl(&["show", "snake"]);
     std::thread::sleep(SETTLE);
-    let steady = host.ctl(&["status"]);
+    let steady = host.status();
     std::thread::sleep(Duration::from_secs(seconds));
-    let at_hide = host.ctl(&["status"]);
+    let at_hide = host.status();
     host.ctl(&["hide-all"]);
     std::thread::sleep(Duration::from_millis(1500)); // frames in flight arrive
-    let after = host.ctl(&["status"]);
+    let after = host.status();
     assert!(
         spawned.elapsed() < lifetime,
         "the game started too slowly to be measured whole"
@@ -67,15 +68,15 @@ pub fn run(dir: &Path, seconds: u64) -> Measured {
         .and_then(|json| serde_json::from_str(json).ok())
         .expect("the game's counters at exit");
     let capture = steady_capture(&log, SETTLE.as_secs_f64());
-    let received = |status: &serde_json::Value| status_number(&status["games"][0], "frames");
-    let delta = |key: &str| status_number(&at_hide, key) - status_number(&steady, key);
+    let received = |status: &HostStatus| status.games[0].frames as f64;
+    let delta = |counter: fn(&HostStatus) -> u64| (counter(&at_hide) - counter(&steady)) as f64;
     let counts = Counts {
         attempts: capture.attempts,
         lost_in_game: capture.lost,
         sent: status_number(&stats, "frames_sent"),
         received: received(&after),
-        lost_in_sequence: status_number(&after["games"][0], "frames_lost"),
-        superseded: delta("frames_superseded"),
+        lost_in_sequence: after.games[0].frames_lost as f64,
+        superseded: delta(|s| s.frames_superseded),
     };
     let recorded = video_frame_times(&nginx.recording("bench"));
     let mut measured = counts.figures();
@@ -90,14 +91,12 @@ pub fn run(dir: &Path, seconds: u64) -> Measured {
     );
     measured.set(
         "host_video_delay_ms",
-        status_number(&at_hide, "video_delay_ms"),
+        at_hide.video_delay_ms.unwrap_or(0.0),
     );
-    measured.set("output_frames_pushed", delta("frames_pushed"));
-    measured.set("output_frames_repeated", delta("frames_repeated"));
-    measured.set(
-        "output_repeated_percent",
-        100.0 * delta("frames_repeated") / delta("frames_pushed").max(1.0),
-    );
+    let (pushed, repeated) = (delta(|s| s.frames_pushed), delta(|s| s.frames_repeated));
+    measured.set("output_frames_pushed", pushed);
+    measured.set("output_frames_repeated", repeated);
+    measured.set("output_repeated_percent", 100.0 * repeated / pushed.max(1.0));
     measured.set(
         "output_frames_missing",
         frames_missing(&recorded, 30) as f64,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use livestream_testkit::NginxRtmp;
 
-use super::{cpu_seconds, status_number, streaming_host, testsrc};
+use super::{cpu_seconds, streaming_host, testsrc};
 use crate::report::Measured;
 
 pub const WHAT: &str = "livestream-host CPU (cores) encoding one testsrc game at 30 fps: x264 veryfast 2500 kbit/s, AAC of game + test-tone mic, FLV to nginx-rtmp";
@@ -22,17 +22,22 @@ pub fn run(dir: &Path, size: &str, seconds: u64) -> Measured {
     host.wait_games(1);
     host.ctl(&["go-live", "--mic"]);
     std::thread::sleep(Duration::from_secs(3)); // encoder and RTMP session settle
-    let before = host.ctl(&["status"]);
+    let before = host.status();
     let (cpu0, t0) = (cpu_seconds(host.process.pid()), Instant::now());
     std::thread::sleep(Duration::from_secs(seconds));
     let (cpu1, t1) = (cpu_seconds(host.process.pid()), Instant::now());
-    let after = host.ctl(&["status"]);
+    let after = host.status();
     let span = (t1 - t0).as_secs_f64();
-    let delta = |key: &str| status_number(&after, key) - status_number(&before, key);
     let mut measured = Measured::default();
     measured.set("host_cores", (cpu1 - cpu0) / span);
-    measured.set("output_fps", delta("frames_pushed") / span);
-    measured.set("output_frames_repeated", delta("frames_repeated"));
-    measured.set("bitrate_kbps", status_number(&after, "bitrate_kbps"));
+    measured.set(
+        "output_fps",
+        (after.frames_pushed - before.frames_pushed) as f64 / span,
+    );
+    measured.set(
+        "output_frames_repeated",
+        (after.frames_repeated - before.frames_repeated) as f64,
+    );
+    measured.set("bitrate_kbps", f64::from(after.bitrate_kbps));
     measured
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use livestream_testkit::{NginxRtmp, video_frame_times};
 
-use super::{frames_missing, status_number, streaming_host, testsrc};
+use super::{frames_missing, streaming_host, testsrc};
 use crate::report::Measured;
 
 pub const WHAT: &str = "two testsrc games at 30 fps, `ctl show` alternating every second: host-timed switch → new game's first streamed frame; output frames missing in nginx's recording";
@@ -27,21 +27,22 @@ pub fn run(dir: &Path, size: &str, switches: u64) -> Measured {
     host.ctl(&["go-live"]);
     host.ctl(&["show", "a"]);
     std::thread::sleep(Duration::from_secs(3));
-    let before = host.ctl(&["status"]);
+    let before = host.status();
     for n in 0..switches {
         host.ctl(&["show", if n % 2 == 0 { "b" } else { "a" }]);
         std::thread::sleep(Duration::from_secs(1));
     }
-    let after = host.ctl(&["status"]);
+    let after = host.status();
     drop(host); // the stream ends cleanly: nginx closes the recording
-    let times: Vec<f64> = after["switch_to_picture_ms"]
-        .as_array()
-        .map(|list| list.iter().filter_map(serde_json::Value::as_f64).collect())
-        .unwrap_or_default();
+    let times: Vec<f64> = after
+        .switch_to_picture_ms
+        .iter()
+        .map(|&ms| ms as f64)
+        .collect();
     let recent = &times[times.len().saturating_sub(switches as usize)..];
     assert!(!recent.is_empty(), "the host timed no switch");
     let recorded = video_frame_times(&nginx.recording("bench"));
-    let delta = |key: &str| status_number(&after, key) - status_number(&before, key);
+
     let mut measured = Measured::default();
     let mut sorted = recent.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -53,6 +54,9 @@ pub fn run(dir: &Path, size: &str, switches: u64) -> Measured {
         frames_missing(&recorded, 30) as f64,
     );
     measured.set("output_frames_recorded", recorded.len() as f64);
-    measured.set("output_frames_repeated", delta("frames_repeated"));
+    measured.set(
+        "output_frames_repeated",
+        (after.frames_repeated - before.frames_repeated) as f64,
+    );
     measured
 }

@@ -15,7 +15,7 @@ use super::model::{ConfiguredRow, DashboardModel, GameRow, RATE_WINDOW};
 use super::plot::bitrate_plot;
 use super::thumbnail::Thumbnail;
 use crate::meter::RateMeter;
-use crate::stream::OutputHealth;
+use livestream_control::OutputHealth;
 
 /// Width of the games panel, in points.
 const GAMES_WIDTH: f32 = 450.0;
@@ -286,7 +286,7 @@ fn stream_panel(ui: &mut egui::Ui, model: &DashboardModel, textures: &mut Textur
             let rows = [
                 ("frames pushed", stream.frames_pushed),
                 ("repeated", stream.frames_repeated),
-                ("dropped (superseded)", stream.frames_dropped),
+                ("superseded", stream.frames_superseded),
                 ("reconnects", stream.reconnects),
                 ("switches", stream.switches),
             ];
@@ -304,8 +304,8 @@ fn stream_panel(ui: &mut egui::Ui, model: &DashboardModel, textures: &mut Textur
     if stream.outputs.is_empty() {
         ui.label("none while not live");
     }
-    for (url, health) in &stream.outputs {
-        let (text, colour) = match health {
+    for output in &stream.outputs {
+        let (text, colour) = match output.health {
             OutputHealth::Up => ("up".to_owned(), GOOD),
             OutputHealth::Reconnecting { attempt } => {
                 (format!("reconnecting (attempt {attempt})"), WARN)
@@ -314,7 +314,11 @@ fn stream_panel(ui: &mut egui::Ui, model: &DashboardModel, textures: &mut Textur
         };
         ui.horizontal(|ui| {
             ui.label(egui::RichText::new(text).color(colour));
-            ui.add(egui::Label::new(url).selectable(true).truncate());
+            ui.add(
+                egui::Label::new(output.url.as_str())
+                    .selectable(true)
+                    .truncate(),
+            );
         });
     }
     ui.separator();

@@ -37,8 +37,9 @@ pub use thumbnail::FrameTap;
 
 use crate::HostSystems;
 use crate::children::LaunchGame;
-use crate::games::{self, DisplayCommand};
-use crate::stream::{StreamCommand, TerminationRequested};
+use crate::display;
+use crate::lifecycle::TerminationRequested;
+use crate::messages::{DisplayCommand, FrameArrived, StreamCommand};
 
 /// What the host loop and the dashboard window share: the model (host →
 /// window), the clicked actions (window → host), and each side's end.
@@ -97,6 +98,7 @@ impl Plugin for DashboardHostPlugin {
         app.add_message::<StreamCommand>()
             .add_message::<DisplayCommand>()
             .add_message::<LaunchGame>()
+            .add_message::<FrameArrived>()
             .insert_resource(self.0.clone())
             .init_resource::<FrameTap>()
             .add_systems(
@@ -104,7 +106,8 @@ impl Plugin for DashboardHostPlugin {
                 (
                     apply_actions
                         .in_set(HostSystems::Receive)
-                        .before(games::apply_display_commands),
+                        .before(display::apply_display_commands),
+                    thumbnail::tap_frames.in_set(HostSystems::Report),
                     model::update_model.after(HostSystems::Report),
                 ),
             );

@@ -1,8 +1,8 @@
 //! What the dashboard shows, as plain data: updated every host loop by
-//! [`update_model`] from what the host already keeps (game entities and their
-//! [`GameStats`], [`Streaming`] and the pipeline's counters, the audience
-//! [`History`], the configured games), and only read by the drawing. No egui
-//! here, so it is tested without a renderer.
+//! [`update_model`] from the host's [`HostStatus`] (the document `ctl status`
+//! prints), the thumbnails, the audience [`History`] and the configured
+//! games, and only read by the drawing. No egui here, so it is tested
+//! without a renderer.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,18 +10,20 @@ use std::time::Duration;
 
 use bevy::diagnostic::FrameCount;
 use bevy::prelude::*;
+use livestream_control::{GameStatus, HostStatus, OutputState};
 use livestream_interaction::{History, HistoryStats};
-use livestream_protocol::{DisplayReason, MicChoice, StreamPhase, Visibility};
+use livestream_protocol::{DisplayReason, StreamPhase, Visibility};
 
 use super::DashboardLink;
 use super::feed::{FeedLine, feed_lines};
 use super::thumbnail::{FrameTap, Thumbnail};
-use crate::audience::Audience;
+use crate::audience::{Audience, AudienceDelivery};
 use crate::children::Children;
 use crate::games::{DisplayStatus, GameStats, SubGame};
 use crate::meter::{RateMeter, SampleRing};
 use crate::settings::HostSettings;
-use crate::stream::{OutputHealth, Streaming};
+use crate::status::host_status;
+use crate::stream::Streaming;
 
 /// Span of the frames/s and bitrate measurements.
 pub const RATE_WINDOW: Duration = Duration::from_secs(1);
@@ -84,13 +86,13 @@ pub struct StreamView {
     /// The game whose picture the stream carries.
     pub shown_game: Option<String>,
     /// Each output (URL redacted: never the stream key) and how it is doing.
-    pub outputs: Vec<(String, OutputHealth)>,
+    pub outputs: Vec<OutputState>,
     /// Frames pushed to the encoder.
     pub frames_pushed: u64,
     /// Of those, repeats of the previous frame.
     pub frames_repeated: u64,
-    /// Frames replaced by a newer one before the encoder took them.
-    pub frames_dropped: u64,
+    /// Frames the shown game sent that never reached the encoder.
+    pub frames_superseded: u64,
     /// Times an output lost its connection.
     pub reconnects: u64,
     /// Switches between games.
@@ -110,7 +112,7 @@ impl Default for StreamView {
             outputs: Vec::new(),
             frames_pushed: 0,
             frames_repeated: 0,
-            frames_dropped: 0,
+            frames_superseded: 0,
             reconnects: 0,
             switches: 0,
             bitrate: SampleRing::new(BITRATE_SAMPLES),
@@ -127,20 +129,18 @@ impl StreamView {
 
     /// Takes the stream's state and counters at time `now`; adds a bitrate
     /// sample once a second (0 while not live).
-    pub fn update(&mut self, now: Duration, streaming: &Streaming) {
-        // What games and `ctl status` are told, plus what only the dashboard shows.
-        let state = streaming.state_message();
-        self.phase = state.phase;
-        self.mic = state.mic == MicChoice::On && streaming.streamer.is_some();
-        self.uptime = Duration::from_millis(state.stats.uptime_ms);
-        self.shown_game = state.stats.shown_game;
-        self.frames_pushed = state.stats.frames_pushed;
-        self.frames_repeated = state.stats.frames_repeated;
-        self.frames_dropped = state.stats.frames_dropped;
-        self.outputs = streaming.outputs();
-        self.reconnects = streaming.reconnects;
-        self.switches = streaming.switches;
-        self.sample_bitrate(now, state.stats.bitrate_kbps);
+    pub fn update(&mut self, now: Duration, status: &HostStatus) {
+        self.phase = status.phase.clone();
+        self.mic = status.mic;
+        self.uptime = Duration::from_millis(status.uptime_ms);
+        self.shown_game = status.shown.clone();
+        self.frames_pushed = status.frames_pushed;
+        self.frames_repeated = status.frames_repeated;
+        self.frames_superseded = status.frames_superseded;
+        self.outputs = status.outputs.clone();
+        self.reconnects = status.reconnects;
+        self.switches = status.switches;
+        self.sample_bitrate(now, status.bitrate_kbps);
     }
 
     /// Adds the stream's measured bitrate to the plot once a second.
@@ -177,30 +177,30 @@ impl ConfiguredRow {
 impl DashboardModel {
     /// Takes the connected games at time `now`: their status, frames/s in
     /// (from their frame counters) and latest thumbnails.
-    pub fn update_games<'a>(
+    pub fn update_games(
         &mut self,
         now: Duration,
-        games: impl Iterator<Item = (&'a SubGame, &'a DisplayStatus, &'a GameStats)>,
+        games: &[GameStatus],
         on_air: Option<u64>,
         tap: &FrameTap,
     ) {
         self.games.clear();
-        for (game, status, stats) in games {
+        for game in games {
             let meter = self
                 .fps_meters
-                .entry(game.game_id)
+                .entry(game.id)
                 .or_insert_with(|| RateMeter::new(RATE_WINDOW));
-            meter.record(now, stats.frames);
+            meter.record(now, game.frames);
             self.games.push(GameRow {
-                game_id: game.game_id,
+                game_id: game.id,
                 name: game.name.clone(),
-                visibility: status.visibility,
-                reason: status.reason,
-                on_air: on_air == Some(game.game_id),
+                visibility: game.visibility,
+                reason: game.reason,
+                on_air: on_air == Some(game.id),
                 fps_in: meter.per_second(),
-                frames: stats.frames,
-                frames_lost: stats.frames_lost,
-                thumbnail: tap.game(game.game_id).cloned(),
+                frames: game.frames,
+                frames_lost: game.frames_lost,
+                thumbnail: tap.game(game.id).cloned(),
             });
         }
         self.games.sort_by_key(|row| row.game_id);
@@ -248,13 +248,19 @@ pub fn update_model(
     time: Res<Time<Real>>,
     frames: Res<FrameCount>,
     link: Res<DashboardLink>,
-    games: Query<(&SubGame, &DisplayStatus, &GameStats)>,
+    games: Query<(
+        &SubGame,
+        &DisplayStatus,
+        &GameStats,
+        Option<&AudienceDelivery>,
+    )>,
     streaming: Res<Streaming>,
     audience: Res<Audience>,
     settings: Res<HostSettings>,
     mut children: ResMut<Children>,
     mut tap: ResMut<FrameTap>,
 ) {
+    let status = host_status(games.iter(), &streaming, &audience);
     let now = time.elapsed();
     let mut model = link.model();
     let loop_meter = model
@@ -262,52 +268,37 @@ pub fn update_model(
         .get_or_insert_with(|| RateMeter::new(RATE_WINDOW));
     loop_meter.record(now, u64::from(frames.0));
     model.loop_fps = loop_meter.per_second();
-    tap.retain_games(|id| games.iter().any(|(game, ..)| game.game_id == id));
-    let on_air = streaming.streamer.as_ref().and(streaming.shown);
-    model.update_games(now, games.iter(), on_air, &tap);
-    model.stream.update(now, &streaming);
+    tap.retain_games(|id| status.games.iter().any(|game| game.id == id));
+    model.update_games(now, &status.games, streaming.on_air(), &tap);
+    model.stream.update(now, &status);
     model.update_configured(&settings, &mut children);
     model.update_feed(audience.history());
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+mod tests {
     use std::path::PathBuf;
 
     use livestream_interaction::AudienceEventKind;
-    use livestream_protocol::{Capabilities, PixelFormat, VideoFrameHeader};
+    use livestream_protocol::{PixelFormat, VideoFrameHeader};
 
     use super::*;
     use crate::settings::ConfiguredGame;
 
-    /// A connected, hidden game (the dashboard tests share it).
-    pub(in crate::dashboard) fn game(
-        game_id: u64,
-        name: &str,
-    ) -> (SubGame, DisplayStatus, GameStats) {
-        (
-            SubGame {
-                game_id,
-                name: name.into(),
-                pid: 1,
-                capabilities: Capabilities {
-                    video_formats: vec![PixelFormat::I420],
-                    audio: None,
-                },
-            },
-            DisplayStatus {
-                visibility: Visibility::Hidden,
-                reason: DisplayReason::Startup,
-                since_ns: 0,
-            },
-            GameStats::default(),
-        )
-    }
-
-    fn rows(
-        games: &[(SubGame, DisplayStatus, GameStats)],
-    ) -> impl Iterator<Item = (&SubGame, &DisplayStatus, &GameStats)> {
-        games.iter().map(|(g, s, st)| (g, s, st))
+    /// A connected, hidden game.
+    fn game(game_id: u64, name: &str) -> GameStatus {
+        GameStatus {
+            id: game_id,
+            name: name.into(),
+            pid: 1,
+            visibility: Visibility::Hidden,
+            reason: DisplayReason::Startup,
+            frames: 0,
+            frames_streamed: 0,
+            frames_lost: 0,
+            audio_chunks: 0,
+            audience: None,
+        }
     }
 
     #[test]
@@ -319,8 +310,8 @@ pub(super) mod tests {
         let mut games = vec![game(2, "beta"), game(1, "alpha")];
         for step in 0..=200u64 {
             let now = Duration::from_millis(step * 10);
-            games[0].2.frames = step * 10 * 25 / 1000; // 25 fps
-            model.update_games(now, rows(&games), Some(2), &tap);
+            games[0].frames = step * 10 * 25 / 1000; // 25 fps
+            model.update_games(now, &games, Some(2), &tap);
         }
         assert_eq!(model.games[0].name, "alpha", "sorted by id");
         assert!(model.games[0].fps_in.abs() < f64::EPSILON);
@@ -330,7 +321,7 @@ pub(super) mod tests {
         assert_eq!(beta.thumbnail.as_ref().unwrap().width, 32);
         assert!(model.preview.is_some());
         games.remove(0);
-        model.update_games(Duration::from_secs(3), rows(&games), None, &tap);
+        model.update_games(Duration::from_secs(3), &games, None, &tap);
         assert_eq!(
             model.fps_meters.len(),
             1,
@@ -358,7 +349,7 @@ pub(super) mod tests {
         let mut children = Children::new(PathBuf::from("/nonexistent.sock"));
         let mut model = DashboardModel::default();
         let games = vec![game(7, "alpha")];
-        model.update_games(Duration::ZERO, rows(&games), None, &FrameTap::default());
+        model.update_games(Duration::ZERO, &games, None, &FrameTap::default());
         model.update_configured(&settings, &mut children);
         assert_eq!(model.configured[0].connected, Some(7));
         assert!(!model.configured[0].can_start());
@@ -411,7 +402,7 @@ pub(super) mod tests {
     #[test]
     fn stream_view_of_an_idle_host() {
         let mut view = StreamView::default();
-        view.update(Duration::ZERO, &Streaming::default());
+        view.update(Duration::ZERO, &HostStatus::default());
         assert_eq!(view.phase, StreamPhase::Idle);
         assert!(view.can_go_live() && view.outputs.is_empty());
         assert_eq!(view.bitrate.latest(), Some(0.0));

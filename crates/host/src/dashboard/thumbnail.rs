@@ -6,8 +6,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bevy::prelude::Resource;
+use bevy::prelude::*;
 use livestream_protocol::{PixelFormat, VideoFrameHeader};
+
+use crate::messages::FrameArrived;
+use crate::stream::Streaming;
 
 /// Longest side of a thumbnail, in pixels.
 pub const THUMBNAIL_MAX_SIDE: u32 = 192;
@@ -94,7 +97,7 @@ pub fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
 }
 
 /// The thumbnails the dashboard shows, made from the frames the host
-/// receives (fed by `games::read_games`; only present with a dashboard).
+/// receives (fed by [`tap_frames`]; only present with a dashboard).
 #[derive(Resource, Debug, Default)]
 pub struct FrameTap {
     games: HashMap<u64, TapEntry>,
@@ -174,6 +177,20 @@ impl FrameTap {
     /// Forgets the thumbnails of games that are no longer connected.
     pub fn retain_games(&mut self, connected: impl Fn(u64) -> bool) {
         self.games.retain(|&game_id, _| connected(game_id));
+    }
+}
+
+/// Offers every frame the games send to the [`FrameTap`]; the frames that
+/// go to the stream also make its preview.
+pub fn tap_frames(
+    mut frames: MessageReader<FrameArrived>,
+    streaming: Res<Streaming>,
+    mut tap: ResMut<FrameTap>,
+) {
+    let on_air = streaming.on_air();
+    for frame in frames.read() {
+        let streamed = on_air == Some(frame.game_id);
+        tap.offer(frame.game_id, &frame.header, frame.pixels.as_ref(), streamed);
     }
 }
 

@@ -17,13 +17,37 @@ use bevy::window::{CursorMoved, ExitCondition, PrimaryWindow, WindowEvent, Windo
 use bevy_egui::{EguiFullOutput, EguiPlugin, EguiPostUpdateSet, egui};
 use livestream_protocol::{MicChoice, PixelFormat, StreamPhase, VideoFrameHeader};
 
-use super::model::tests::game;
+use livestream_protocol::{Capabilities, DisplayReason, Visibility};
+
 use super::{DashboardHostPlugin, DashboardLink, DashboardWindowPlugin, FrameTap};
 use crate::audience::Audience;
 use crate::children::{Children, LaunchGame};
-use crate::games::DisplayCommand;
+use crate::games::{DisplayStatus, GameStats, SubGame};
+use crate::lifecycle::TerminationRequested;
+use crate::messages::{DisplayCommand, StreamCommand};
 use crate::settings::{ConfiguredGame, HostSettings};
-use crate::stream::{StreamCommand, Streaming, TerminationRequested};
+use crate::stream::Streaming;
+
+/// A connected, hidden game's entity.
+fn game(game_id: u64, name: &str) -> (SubGame, DisplayStatus, GameStats) {
+    (
+        SubGame {
+            game_id,
+            name: name.into(),
+            pid: 1,
+            capabilities: Capabilities {
+                video_formats: vec![PixelFormat::I420],
+                audio: None,
+            },
+        },
+        DisplayStatus {
+            visibility: Visibility::Hidden,
+            reason: DisplayReason::Startup,
+            since_ns: 0,
+        },
+        GameStats::default(),
+    )
+}
 
 /// Every text egui drew in the last pass, with where.
 #[derive(Resource, Default)]

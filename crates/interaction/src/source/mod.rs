@@ -141,7 +141,8 @@ pub fn redact(url: &str) -> String {
 }
 
 /// Where a source stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SourceState {
     /// First connection under way.
     Connecting,
@@ -161,7 +162,7 @@ pub enum SourceState {
 }
 
 /// What `ctl status` shows of one source.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SourceStatus {
     /// The source, redacted.
     pub label: String,

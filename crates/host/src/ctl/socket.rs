@@ -1,6 +1,6 @@
-//! Local control of a running host (`livestream-host ctl …`), like
-//! obs-websocket but on a same-user local socket: one JSON request line in,
-//! one JSON reply line out.
+//! The control socket: a same-user local socket beside the game socket;
+//! one JSON request line in, one JSON reply line out. The server hands
+//! requests to the host loop; [`call`] is the client `ctl` uses.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -9,71 +9,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 use interprocess::local_socket::traits::{ListenerExt as _, Stream as _};
 use interprocess::local_socket::{GenericFilePath, ListenerOptions, Stream, ToFsName};
-use serde::{Deserialize, Serialize};
+use livestream_control::{CtlReply, CtlRequest};
 use tracing::{debug, warn};
 
 /// Longest request line accepted.
 pub const MAX_REQUEST_BYTES: u64 = 64 * 1024;
-
-/// A control request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "kebab-case")]
-pub enum CtlRequest {
-    /// Everything the host knows, as JSON.
-    Status,
-    /// Start streaming.
-    GoLive {
-        /// Mix the microphone in.
-        mic: bool,
-    },
-    /// Stop streaming (files finalised, RTMP closed).
-    Stop,
-    /// Show one game (by name or id) and hide the others.
-    Show {
-        /// Game name or connection id.
-        game: String,
-    },
-    /// Hide every game: the stream keeps its last frame.
-    HideAll,
-    /// A chat line from a local viewer, delivered like any audience event.
-    Say {
-        /// Viewer name.
-        user: String,
-        /// The text.
-        text: String,
-    },
-    /// A gift from a local viewer.
-    Gift {
-        /// Viewer name.
-        user: String,
-        /// Gift name.
-        gift: String,
-        /// How many.
-        count: u32,
-        /// Value of one.
-        value: u64,
-    },
-}
-
-/// A control reply.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "result", rename_all = "kebab-case")]
-pub enum CtlReply {
-    /// Done; `status` carries the status document for `status`.
-    Ok {
-        /// The host status (for `status`), or what changed.
-        #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
-        status: serde_json::Value,
-    },
-    /// Refused, with the reason.
-    Error {
-        /// Why.
-        message: String,
-    },
-}
 
 /// A request waiting for the host loop, with where to send the answer.
 #[derive(Debug)]
@@ -224,24 +167,9 @@ pub fn call(ctl_path: &Path, request: &CtlRequest) -> Result<CtlReply, CtlError>
     Ok(serde_json::from_str(line.trim())?)
 }
 
-/// Receives pending control requests in the host loop.
-pub type CtlInbox = Receiver<PendingCtl>;
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn requests_are_plain_json() {
-        let text = serde_json::to_string(&CtlRequest::Show {
-            game: "snake".into(),
-        })
-        .unwrap();
-        assert_eq!(text, r#"{"command":"show","game":"snake"}"#);
-        let back: CtlRequest = serde_json::from_str(r#"{"command":"go-live","mic":true}"#).unwrap();
-        assert_eq!(back, CtlRequest::GoLive { mic: true });
-        assert!(serde_json::from_str::<CtlRequest>(r#"{"command":"format-disk"}"#).is_err());
-    }
 
     #[test]
     fn request_and_reply_cross_the_socket() {
@@ -254,19 +182,12 @@ mod tests {
             assert_eq!(pending.request, CtlRequest::HideAll);
             pending
                 .reply
-                .send(CtlReply::Ok {
-                    status: serde_json::json!({"hidden": 2}),
-                })
+                .send(CtlReply::Posted { id: "x".into() })
                 .unwrap();
         });
         let reply = call(&path, &CtlRequest::HideAll).unwrap();
         host.join().unwrap();
-        assert_eq!(
-            reply,
-            CtlReply::Ok {
-                status: serde_json::json!({"hidden": 2})
-            }
-        );
+        assert_eq!(reply, CtlReply::Posted { id: "x".into() });
         drop(server);
         assert!(!path.exists());
         assert!(matches!(

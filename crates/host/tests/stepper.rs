@@ -1,0 +1,568 @@
+//! The host's logic in one process, stepped like lightyear's stepper: the
+//! real `HostPlugin` on `MinimalPlugins`, a real ipc `Server` in a temp dir,
+//! scripted games connected over the real socket, a recording media back-end
+//! instead of GStreamer, and `ctl` requests injected where the control
+//! socket would hand them over. Each test steps the app with `app.update()`
+//! until what it checks holds (never for a fixed number of frames).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use crossbeam_channel::Sender;
+use livestream_control::{CtlReply, CtlRequest, HostStatus, OutputHealth};
+use livestream_host::audience::Audience;
+use livestream_host::children::Children;
+use livestream_host::ctl::PendingCtl;
+use livestream_host::lifecycle::TerminationRequested;
+use livestream_host::media_backend::{
+    MediaBackend, SharedPayload, StreamCounters, StreamSink,
+};
+use livestream_host::settings::HostSettings;
+use livestream_host::{HostParts, HostPlugin};
+use livestream_ipc::{LinkConfig, LinkEvent, LinkToHost, Server, ServerConfig, connect};
+use livestream_media::{MediaConfig, MediaError, MediaEvent, MicSource};
+use livestream_protocol::{
+    AudioChunkHeader, Capabilities, DisplayReason, DisplayReport, GameMessage, Hello,
+    HostMessage, MediaRequest, MicChoice, PROTOCOL_VERSION, PixelFormat, StreamPhase,
+    VideoFrameHeader, Visibility,
+};
+
+/// How long any awaited condition may take before the test fails.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// What the recording back-end saw.
+#[derive(Debug, Default)]
+struct Recording {
+    /// Each stream started: whether its microphone was on.
+    starts: Vec<bool>,
+    /// Frames handed to the stream: (game, frame number).
+    frames: Vec<(u64, u64)>,
+    /// Audio handed to the stream: (game, sequence).
+    audio: Vec<(u64, u64)>,
+    /// Streams stopped cleanly.
+    stops: u32,
+    /// Events the next `take_events` returns.
+    events: Vec<MediaEvent>,
+    /// Make the next start fail with this text.
+    fail_start: Option<String>,
+}
+
+/// The recording back-end: shares its [`Recording`] with the test.
+#[derive(Debug, Clone, Default)]
+struct Recorder(Arc<Mutex<Recording>>);
+
+impl Recorder {
+    fn get(&self) -> MutexGuard<'_, Recording> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One recorded stream.
+struct RecordingSink {
+    recorder: Recorder,
+    outputs: Vec<String>,
+}
+
+impl MediaBackend for Recorder {
+    fn start(&self, config: MediaConfig) -> Result<Box<dyn StreamSink>, MediaError> {
+        let mut recording = self.get();
+        if let Some(message) = recording.fail_start.take() {
+            return Err(MediaError::Config(message));
+        }
+        recording.starts.push(config.mic != MicSource::None);
+        Ok(Box::new(RecordingSink {
+            recorder: self.clone(),
+            outputs: config.outputs.iter().map(ToString::to_string).collect(),
+        }))
+    }
+}
+
+impl StreamSink for RecordingSink {
+    fn submit_frame(&self, game_id: u64, header: VideoFrameHeader, pixels: SharedPayload) {
+        assert_eq!(pixels.as_ref().len(), header.payload_len().unwrap());
+        self.recorder
+            .get()
+            .frames
+            .push((game_id, header.frame_number));
+    }
+
+    fn submit_audio(&self, game_id: u64, header: &AudioChunkHeader, _samples: &[u8]) {
+        self.recorder.get().audio.push((game_id, header.sequence));
+    }
+
+    fn take_events(&self) -> Vec<MediaEvent> {
+        std::mem::take(&mut self.recorder.get().events)
+    }
+
+    fn counters(&self) -> StreamCounters {
+        StreamCounters {
+            frames_pushed: self.recorder.get().frames.len() as u64,
+            ..StreamCounters::default()
+        }
+    }
+
+    fn outputs(&self) -> Vec<String> {
+        self.outputs.clone()
+    }
+
+    fn stop(self: Box<Self>, _timeout: Duration) -> Result<(), MediaError> {
+        self.recorder.get().stops += 1;
+        Ok(())
+    }
+}
+
+/// The host app and everything a test drives it with.
+struct Stepper {
+    app: App,
+    socket: PathBuf,
+    ctl: Sender<PendingCtl>,
+    media: Recorder,
+    _dir: tempfile::TempDir,
+}
+
+impl Stepper {
+    fn new() -> Self {
+        Self::with(|_| {})
+    }
+
+    fn with(adjust: impl FnOnce(&mut HostSettings)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("host.sock");
+        let mut settings = HostSettings {
+            outputs: vec![format!("file:{}", dir.path().join("out.flv").display())],
+            mic: "test-tone".into(),
+            fps: 15,
+            ..HostSettings::default()
+        };
+        adjust(&mut settings);
+        let server = Server::bind(ServerConfig::new(&socket)).unwrap();
+        let (ctl, ctl_requests) = crossbeam_channel::unbounded();
+        let media = Recorder::default();
+        let audience = Audience::start(&[], settings.audience_history, settings.audience_queue);
+        let host = HostPlugin::with_parts(HostParts {
+            settings,
+            server,
+            ctl: None,
+            ctl_requests,
+            children: Children::new(socket.clone()),
+            audience,
+            termination: TerminationRequested::default(),
+            media: Box::new(media.clone()),
+        });
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, host));
+        Self {
+            app,
+            socket,
+            ctl,
+            media,
+            _dir: dir,
+        }
+    }
+
+    /// Steps the host until `done` holds.
+    fn step_until(&mut self, what: &str, mut done: impl FnMut(&mut Self) -> bool) {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            self.app.update();
+            if done(self) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "waited in vain for: {what}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Asks what `ctl` would ask, and steps the host until it answers.
+    fn ctl(&mut self, request: CtlRequest) -> CtlReply {
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        self.ctl.send(PendingCtl { request, reply }).unwrap();
+        let mut got = None;
+        self.step_until("a ctl answer", |_| {
+            got = answer.try_recv().ok();
+            got.is_some()
+        });
+        got.unwrap()
+    }
+
+    fn status(&mut self) -> HostStatus {
+        match self.ctl(CtlRequest::Status) {
+            CtlReply::Status(status) => *status,
+            other => panic!("status answered {other:?}"),
+        }
+    }
+
+    /// Connects a scripted game and steps until the host lists it.
+    fn connect(&mut self, name: &str) -> ScriptedGame {
+        let hello = Hello {
+            protocol_version: PROTOCOL_VERSION,
+            game_name: name.into(),
+            pid: std::process::id(),
+            capabilities: Capabilities {
+                video_formats: vec![PixelFormat::I420],
+                audio: None,
+            },
+        };
+        let connection = connect(&self.socket, hello, &LinkConfig::default(), DEADLINE).unwrap();
+        let game = ScriptedGame {
+            link: connection.link,
+            game_id: connection.game_id,
+            received: Vec::new(),
+        };
+        self.step_until("the game to be listed", |host| {
+            host.status().game(name).is_some()
+        });
+        game
+    }
+}
+
+/// A game played by the test over the real socket.
+struct ScriptedGame {
+    link: LinkToHost,
+    game_id: u64,
+    /// Everything the host sent so far.
+    received: Vec<HostMessage>,
+}
+
+impl ScriptedGame {
+    fn report(&self, visibility: Visibility) {
+        let report = DisplayReport {
+            visibility,
+            reason: DisplayReason::Focus,
+            timestamp_ns: livestream_ipc::monotonic_ns(),
+        };
+        self.link
+            .outbox()
+            .send(GameMessage::Display(report))
+            .unwrap();
+    }
+
+    fn send_frame(&self, frame_number: u64) {
+        let header = VideoFrameHeader {
+            frame_number,
+            timestamp_ns: livestream_ipc::monotonic_ns(),
+            ..VideoFrameHeader::packed(PixelFormat::I420, 32, 18)
+        };
+        let pixels = vec![128; header.payload_len().unwrap()];
+        self.link
+            .outbox()
+            .send_with_payload(GameMessage::VideoFrame(header), pixels.into())
+            .unwrap();
+    }
+
+    fn send_audio(&self, sequence: u64) {
+        let header = AudioChunkHeader {
+            sample_rate: 48_000,
+            channels: 2,
+            frames: 480,
+            timestamp_ns: livestream_ipc::monotonic_ns(),
+            sequence,
+        };
+        let samples = vec![0; header.payload_len().unwrap()];
+        self.link
+            .outbox()
+            .send_with_payload(GameMessage::AudioChunk(header), samples.into())
+            .unwrap();
+    }
+
+    fn send(&self, message: GameMessage) {
+        self.link.outbox().send(message).unwrap();
+    }
+
+    /// Takes what arrived from the host; returns whether anything did.
+    fn poll(&mut self) -> bool {
+        let before = self.received.len();
+        while let Some(LinkEvent::Message(envelope)) = self.link.try_recv() {
+            self.received.push(envelope.message);
+        }
+        self.received.len() > before
+    }
+
+    /// The latest media request the host made.
+    fn media_request(&mut self) -> Option<MediaRequest> {
+        self.poll();
+        self.received.iter().rev().find_map(|message| match message {
+            HostMessage::Media(request) => Some(*request),
+            _ => None,
+        })
+    }
+
+    /// The latest stream phase the host told.
+    fn phase(&mut self) -> Option<StreamPhase> {
+        self.poll();
+        self.received.iter().rev().find_map(|message| match message {
+            HostMessage::StreamState(state) => Some(state.phase.clone()),
+            _ => None,
+        })
+    }
+
+    /// Texts of the chat events received, backlog first.
+    fn chat(&mut self) -> Vec<String> {
+        self.poll();
+        let mut texts = Vec::new();
+        for message in &self.received {
+            let events = match message {
+                HostMessage::Backlog { events, .. } => events.clone(),
+                HostMessage::Audience(event) => vec![event.clone()],
+                _ => continue,
+            };
+            for event in events {
+                if let livestream_protocol::AudienceEventKind::Chat { text } = event.kind {
+                    texts.push(text);
+                }
+            }
+        }
+        texts
+    }
+}
+
+fn streamed_from(host: &Stepper, game_id: u64) -> Vec<u64> {
+    host.media
+        .get()
+        .frames
+        .iter()
+        .filter(|(game, _)| *game == game_id)
+        .map(|&(_, n)| n)
+        .collect()
+}
+
+fn wants_video(request: Option<MediaRequest>) -> bool {
+    request.is_some_and(|request| request.video && request.audio)
+}
+
+#[test]
+fn the_stream_follows_the_shown_game_and_switches_without_a_restart() {
+    let mut host = Stepper::new();
+    let mut alpha = host.connect("alpha");
+    let mut beta = host.connect("beta");
+    alpha.report(Visibility::Shown);
+    assert_eq!(host.ctl(CtlRequest::GoLive { mic: false }), CtlReply::Done);
+    host.step_until("only alpha asked for media", |_| {
+        wants_video(alpha.media_request()) && beta.media_request().is_some_and(|r| !r.video)
+    });
+
+    // Only the shown game's frames and audio reach the stream.
+    alpha.send_frame(1);
+    alpha.send_audio(1);
+    beta.send_frame(1);
+    alpha.send_frame(2);
+    host.step_until("alpha's frames on the stream", |host| {
+        streamed_from(host, alpha.game_id) == [1, 2]
+    });
+    assert!(streamed_from(&host, beta.game_id).is_empty());
+    assert_eq!(host.media.get().audio, [(alpha.game_id, 1)]);
+
+    // Beta comes to the front: the stream follows, with no restart.
+    alpha.report(Visibility::Hidden);
+    beta.report(Visibility::Shown);
+    host.step_until("beta asked for media and alpha not", |_| {
+        wants_video(beta.media_request()) && alpha.media_request().is_some_and(|r| !r.video)
+    });
+    beta.send_frame(7);
+    host.step_until("beta's frame on the stream", |host| {
+        streamed_from(host, beta.game_id) == [7]
+    });
+    let status = host.status();
+    assert_eq!(status.shown.as_deref(), Some("beta"));
+    assert_eq!(status.switches, 1);
+    assert_eq!(status.switch_to_picture_ms.len(), 1, "{status:?}");
+    assert_eq!(status.game("alpha").unwrap().frames_streamed, 2);
+    assert_eq!(status.game("beta").unwrap().frames_streamed, 1);
+    assert_eq!(status.game("beta").unwrap().frames, 2);
+    assert_eq!(status.frames_pushed, 3);
+    let media = host.media.get();
+    assert_eq!((media.starts.len(), media.stops), (1, 0), "one stream throughout");
+}
+
+#[test]
+fn with_nothing_shown_the_stream_goes_on_and_frames_are_not_taken() {
+    let mut host = Stepper::new();
+    let mut alpha = host.connect("alpha");
+    host.ctl(CtlRequest::GoLive { mic: false });
+    assert_eq!(
+        host.ctl(CtlRequest::Show {
+            game: "alpha".into()
+        }),
+        CtlReply::Done
+    );
+    host.step_until("alpha told it is shown and asked for media", |_| {
+        alpha.poll();
+        alpha
+            .received
+            .contains(&HostMessage::SetVisibility(Visibility::Shown))
+            && wants_video(alpha.media_request())
+    });
+    alpha.send_frame(1);
+    host.step_until("the frame streamed", |host| {
+        streamed_from(host, alpha.game_id) == [1]
+    });
+
+    assert_eq!(host.ctl(CtlRequest::HideAll), CtlReply::Done);
+    host.step_until("alpha no longer asked for media", |_| {
+        alpha.media_request().is_some_and(|r| !r.video)
+    });
+    let status = host.status();
+    assert_eq!(status.shown, None);
+    assert_eq!(status.phase, StreamPhase::Live, "the stream holds the last frame");
+    assert_eq!(status.game("alpha").unwrap().reason, DisplayReason::HostCommand);
+    // A frame still in flight from the hidden game does not reach the stream.
+    alpha.send_frame(2);
+    host.step_until("the late frame counted", |host| {
+        host.status().game("alpha").unwrap().frames == 2
+    });
+    assert_eq!(streamed_from(&host, alpha.game_id), [1]);
+    assert_eq!(host.media.get().stops, 0);
+    assert!(matches!(
+        host.ctl(CtlRequest::Show {
+            game: "nobody".into()
+        }),
+        CtlReply::Error { .. }
+    ));
+}
+
+#[test]
+fn a_late_game_gets_the_backlog_first_and_every_game_gets_new_events() {
+    let mut host = Stepper::new();
+    let mut early = host.connect("early");
+    for text in ["one", "two", "three"] {
+        let reply = host.ctl(CtlRequest::Say {
+            user: "ann".into(),
+            text: text.into(),
+        });
+        assert!(matches!(reply, CtlReply::Posted { .. }), "{reply:?}");
+    }
+    host.step_until("the early game has the three lines", |_| {
+        early.chat() == ["one", "two", "three"]
+    });
+    let mut late = host.connect("late");
+    host.step_until("the late game has the backlog", |_| {
+        late.chat() == ["one", "two", "three"]
+    });
+    assert!(
+        matches!(late.received[0], HostMessage::StreamState(_)),
+        "the stream state comes first: {:?}",
+        late.received[0]
+    );
+    assert!(
+        late.received
+            .iter()
+            .any(|m| matches!(m, HostMessage::Backlog { more: false, .. }))
+    );
+    host.ctl(CtlRequest::Say {
+        user: "bob".into(),
+        text: "four".into(),
+    });
+    host.step_until("both games have the new line", |_| {
+        early.chat().last().map(String::as_str) == Some("four")
+            && late.chat().last().map(String::as_str) == Some("four")
+    });
+    let status = host.status();
+    assert_eq!(status.audience.history, 4);
+    assert_eq!(status.game("late").unwrap().audience.unwrap().backlog, 3);
+    assert_eq!(
+        host.ctl(CtlRequest::Say {
+            user: "ann".into(),
+            text: "   ".into()
+        }),
+        CtlReply::Error {
+            message: "the message is empty".into()
+        }
+    );
+}
+
+#[test]
+fn a_game_goes_live_with_the_microphone_and_stops_and_every_game_is_told() {
+    let mut host = Stepper::new();
+    let mut player = host.connect("player");
+    let mut other = host.connect("other");
+    player.send(GameMessage::GoLive { mic: MicChoice::On });
+    host.step_until("both games told the stream is live", |_| {
+        player.phase() == Some(StreamPhase::Live) && other.phase() == Some(StreamPhase::Live)
+    });
+    assert_eq!(host.media.get().starts, [true], "the microphone is on");
+    let status = host.status();
+    assert!(status.mic && status.is_live());
+    assert_eq!(status.outputs.len(), 1);
+    assert_eq!(status.outputs[0].health, OutputHealth::Up);
+
+    // An output drops and comes back: the phase says so, the stream goes on.
+    let output = status.outputs[0].url.clone();
+    host.media.get().events.push(MediaEvent::OutputDown {
+        output: output.clone(),
+        attempt: 1,
+        retry_in: Duration::from_millis(250),
+    });
+    host.step_until("the games told it reconnects", |_| {
+        matches!(other.phase(), Some(StreamPhase::Reconnecting { attempt: 1, .. }))
+    });
+    let status = host.status();
+    assert_eq!(status.reconnects, 1);
+    assert_eq!(
+        status.outputs[0].health,
+        OutputHealth::Reconnecting { attempt: 1 }
+    );
+    host.media.get().events.push(MediaEvent::OutputUp { output });
+    host.step_until("live again", |_| other.phase() == Some(StreamPhase::Live));
+
+    other.send(GameMessage::StopStream);
+    host.step_until("both games told the stream stopped", |_| {
+        player.phase() == Some(StreamPhase::Idle) && other.phase() == Some(StreamPhase::Idle)
+    });
+    assert_eq!(host.media.get().stops, 1);
+}
+
+#[test]
+fn a_stream_that_cannot_start_is_an_error_every_game_sees() {
+    let mut host = Stepper::new();
+    let mut player = host.connect("player");
+    host.media.get().fail_start = Some("no encoder".into());
+    player.send(GameMessage::GoLive { mic: MicChoice::Off });
+    host.step_until("the player told why", |_| {
+        matches!(player.phase(), Some(StreamPhase::Error { message }) if message.contains("no encoder"))
+    });
+    assert!(!host.status().is_live());
+    // The encoder failing while live ends the stream with the error shown.
+    player.send(GameMessage::GoLive { mic: MicChoice::Off });
+    host.step_until("live", |_| player.phase() == Some(StreamPhase::Live));
+    host.media.get().events.push(MediaEvent::Error {
+        output: None,
+        message: "x264enc: out of memory".into(),
+    });
+    host.step_until("the failure told", |_| {
+        matches!(player.phase(), Some(StreamPhase::Error { message }) if message.contains("x264enc"))
+    });
+}
+
+#[test]
+fn a_game_that_disappears_is_removed_and_the_host_exits_when_none_is_left() {
+    let mut host = Stepper::new();
+    let mut alpha = host.connect("alpha");
+    let beta = host.connect("beta");
+    alpha.report(Visibility::Shown);
+    host.ctl(CtlRequest::GoLive { mic: false });
+    host.step_until("alpha asked for media", |_| wants_video(alpha.media_request()));
+
+    drop(beta); // as a crash closes its socket
+    host.step_until("beta removed", |host| {
+        host.status().game_names() == ["alpha"]
+    });
+    assert!(host.status().is_live(), "the stream is undisturbed");
+    assert_eq!(host.media.get().stops, 0);
+    assert!(host.app.should_exit().is_none());
+
+    drop(alpha);
+    host.step_until("the host exits", |host| host.app.should_exit().is_some());
+    assert_eq!(host.app.should_exit(), Some(AppExit::Success));
+    assert_eq!(host.media.get().stops, 1, "the stream was stopped cleanly");
+}
+
+#[test]
+fn a_host_told_to_stay_keeps_running_when_the_games_are_gone() {
+    let mut host = Stepper::with(|settings| settings.exit_when_empty = false);
+    let game = host.connect("alpha");
+    drop(game);
+    host.step_until("the game removed", |host| host.status().games.is_empty());
+    assert!(host.app.should_exit().is_none());
+}
