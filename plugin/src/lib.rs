@@ -35,13 +35,13 @@ pub use audio::{GameAudio, GameAudioBackend, GameAudioError};
 pub use config::{
     AudioOutput, ConfigError, Conversion, LiveStreamPlugin, LiveStreamSettings, SOCKET_ENV,
 };
+/// Whether a game is shown or hidden, as the host sees it (named apart from
+/// Bevy's `Visibility`, which decides what a camera draws).
+pub use livestream_protocol::Visibility as GameVisibility;
 pub use livestream_protocol::{
     AudienceEvent, AudienceEventKind, AudienceUser, DisplayReason, MediaRequest, MicChoice,
     PixelFormat, StreamPhase, StreamState, StreamStats,
 };
-/// Whether a game is shown or hidden, as the host sees it (named apart from
-/// Bevy's `Visibility`, which decides what a camera draws).
-pub use livestream_protocol::Visibility as GameVisibility;
 pub use state::{
     AudienceMessage, DisplayChanged, HostConnection, LiveStream, LiveStreamRequest,
     LiveStreamStats, StreamStateChanged,

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use bevy_livestream::prelude::*;
-use bevy_livestream::{Conversion, PixelFormat, GameVisibility};
+use bevy_livestream::{Conversion, GameVisibility, PixelFormat};
 use common::{LIMIT, SOCKET_FILE, host, test_settings, wait_for_game};
 use kira::Frame;
 use kira::sound::static_sound::{StaticSoundData, StaticSoundSettings};
-use livestream_ipc::{LinkToGame, LinkEvent, Server, monotonic_ns};
+use livestream_ipc::{LinkEvent, LinkToGame, Server, monotonic_ns};
 use livestream_protocol::{
     AudienceEvent, AudioChunkHeader, DisplayReason, GameMessage, HostMessage, MediaRequest,
     VideoFrameHeader,
@@ -183,7 +183,10 @@ fn tagged_camera_audio_and_display_changes_reach_the_host() {
 
     // Connected but not asked: the first report is the display status, and no media flows.
     run_until(&mut app, &link, &mut got, |r| !r.display.is_empty());
-    assert_eq!(got.display[0], (GameVisibility::Hidden, DisplayReason::Startup));
+    assert_eq!(
+        got.display[0],
+        (GameVisibility::Hidden, DisplayReason::Startup)
+    );
     for _ in 0..20 {
         run_until(&mut app, &link, &mut got, |_| true);
     }
@@ -300,7 +303,11 @@ fn tagged_camera_audio_and_display_changes_reach_the_host() {
     assert!(peak > 0.3, "the tone reaches the host (peak {peak})");
 
     // Show and hide commands come back as display reports, in order.
-    for visibility in [GameVisibility::Shown, GameVisibility::Hidden, GameVisibility::Shown] {
+    for visibility in [
+        GameVisibility::Shown,
+        GameVisibility::Hidden,
+        GameVisibility::Shown,
+    ] {
         link.outbox()
             .send(HostMessage::SetVisibility(visibility))
             .unwrap();

@@ -6,12 +6,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bevy::prelude::*;
 use crossbeam_channel::{Receiver, Sender};
+use livestream_control::AudienceStatus;
 use livestream_interaction::sanitize::{MAX_CHAT_CHARS, clean_text, clean_user_name};
 use livestream_interaction::{
     AudienceEvent, AudienceEventKind, AudienceSource, AudienceUser, DeliveryQueue, DeliveryStats,
     History, Inserted, SourceSpec,
 };
-use livestream_control::AudienceStatus;
 use livestream_protocol::{HostMessage, MAX_BACKLOG_EVENTS};
 use tracing::{debug, info_span, warn};
 

@@ -397,7 +397,10 @@ pub fn follow_shown_game(
 }
 
 /// Tells a newly connected game the stream state.
-pub fn greet_new_games(games: Query<&GameConnection, Added<GameConnection>>, streaming: Res<Streaming>) {
+pub fn greet_new_games(
+    games: Query<&GameConnection, Added<GameConnection>>,
+    streaming: Res<Streaming>,
+) {
     for link in &games {
         let _ = link
             .0

@@ -16,17 +16,15 @@ use livestream_host::audience::Audience;
 use livestream_host::children::Children;
 use livestream_host::ctl::PendingCtl;
 use livestream_host::lifecycle::TerminationRequested;
-use livestream_host::media_backend::{
-    MediaBackend, SharedPayload, StreamCounters, StreamSink,
-};
+use livestream_host::media_backend::{MediaBackend, SharedPayload, StreamCounters, StreamSink};
 use livestream_host::settings::HostSettings;
 use livestream_host::{HostParts, HostPlugin};
 use livestream_ipc::{LinkConfig, LinkEvent, LinkToHost, Server, ServerConfig, connect};
 use livestream_media::{MediaConfig, MediaError, MediaEvent, MicSource};
 use livestream_protocol::{
-    AudioChunkHeader, Capabilities, DisplayReason, DisplayReport, GameMessage, Hello,
-    HostMessage, MediaRequest, MicChoice, PROTOCOL_VERSION, PixelFormat, StreamPhase,
-    VideoFrameHeader, Visibility,
+    AudioChunkHeader, Capabilities, DisplayReason, DisplayReport, GameMessage, Hello, HostMessage,
+    MediaRequest, MicChoice, PROTOCOL_VERSION, PixelFormat, StreamPhase, VideoFrameHeader,
+    Visibility,
 };
 
 /// How long any awaited condition may take before the test fails.
@@ -248,7 +246,7 @@ impl ScriptedGame {
         let pixels = vec![128; header.payload_len().unwrap()];
         self.link
             .outbox()
-            .send_with_payload(GameMessage::VideoFrame(header), pixels.into())
+            .send_with_payload(GameMessage::VideoFrame(header), pixels)
             .unwrap();
     }
 
@@ -263,7 +261,7 @@ impl ScriptedGame {
         let samples = vec![0; header.payload_len().unwrap()];
         self.link
             .outbox()
-            .send_with_payload(GameMessage::AudioChunk(header), samples.into())
+            .send_with_payload(GameMessage::AudioChunk(header), samples)
             .unwrap();
     }
 
@@ -283,19 +281,25 @@ impl ScriptedGame {
     /// The latest media request the host made.
     fn media_request(&mut self) -> Option<MediaRequest> {
         self.poll();
-        self.received.iter().rev().find_map(|message| match message {
-            HostMessage::Media(request) => Some(*request),
-            _ => None,
-        })
+        self.received
+            .iter()
+            .rev()
+            .find_map(|message| match message {
+                HostMessage::Media(request) => Some(*request),
+                _ => None,
+            })
     }
 
     /// The latest stream phase the host told.
     fn phase(&mut self) -> Option<StreamPhase> {
         self.poll();
-        self.received.iter().rev().find_map(|message| match message {
-            HostMessage::StreamState(state) => Some(state.phase.clone()),
-            _ => None,
-        })
+        self.received
+            .iter()
+            .rev()
+            .find_map(|message| match message {
+                HostMessage::StreamState(state) => Some(state.phase.clone()),
+                _ => None,
+            })
     }
 
     /// Texts of the chat events received, backlog first.
@@ -355,6 +359,7 @@ fn the_stream_follows_the_shown_game_and_switches_without_a_restart() {
     assert_eq!(host.media.get().audio, [(alpha.game_id, 1)]);
 
     // Beta comes to the front: the stream follows, with no restart.
+    let timed_before = host.status().switch_to_picture_ms.len();
     alpha.report(Visibility::Hidden);
     beta.report(Visibility::Shown);
     host.step_until("beta asked for media and alpha not", |_| {
@@ -367,13 +372,26 @@ fn the_stream_follows_the_shown_game_and_switches_without_a_restart() {
     let status = host.status();
     assert_eq!(status.shown.as_deref(), Some("beta"));
     assert_eq!(status.switches, 1);
-    assert_eq!(status.switch_to_picture_ms.len(), 1, "{status:?}");
+    assert_eq!(
+        status.switch_to_picture_ms.len(),
+        timed_before + 1,
+        "the switch to beta was timed: {status:?}"
+    );
     assert_eq!(status.game("alpha").unwrap().frames_streamed, 2);
     assert_eq!(status.game("beta").unwrap().frames_streamed, 1);
     assert_eq!(status.game("beta").unwrap().frames, 2);
+    assert_eq!(
+        status.game("beta").unwrap().frames_lost,
+        5,
+        "frames 2 to 6 never came"
+    );
     assert_eq!(status.frames_pushed, 3);
     let media = host.media.get();
-    assert_eq!((media.starts.len(), media.stops), (1, 0), "one stream throughout");
+    assert_eq!(
+        (media.starts.len(), media.stops),
+        (1, 0),
+        "one stream throughout"
+    );
 }
 
 #[test]
@@ -405,8 +423,15 @@ fn with_nothing_shown_the_stream_goes_on_and_frames_are_not_taken() {
     });
     let status = host.status();
     assert_eq!(status.shown, None);
-    assert_eq!(status.phase, StreamPhase::Live, "the stream holds the last frame");
-    assert_eq!(status.game("alpha").unwrap().reason, DisplayReason::HostCommand);
+    assert_eq!(
+        status.phase,
+        StreamPhase::Live,
+        "the stream holds the last frame"
+    );
+    assert_eq!(
+        status.game("alpha").unwrap().reason,
+        DisplayReason::HostCommand
+    );
     // A frame still in flight from the hidden game does not reach the stream.
     alpha.send_frame(2);
     host.step_until("the late frame counted", |host| {
@@ -495,7 +520,10 @@ fn a_game_goes_live_with_the_microphone_and_stops_and_every_game_is_told() {
         retry_in: Duration::from_millis(250),
     });
     host.step_until("the games told it reconnects", |_| {
-        matches!(other.phase(), Some(StreamPhase::Reconnecting { attempt: 1, .. }))
+        matches!(
+            other.phase(),
+            Some(StreamPhase::Reconnecting { attempt: 1, .. })
+        )
     });
     let status = host.status();
     assert_eq!(status.reconnects, 1);
@@ -503,7 +531,10 @@ fn a_game_goes_live_with_the_microphone_and_stops_and_every_game_is_told() {
         status.outputs[0].health,
         OutputHealth::Reconnecting { attempt: 1 }
     );
-    host.media.get().events.push(MediaEvent::OutputUp { output });
+    host.media
+        .get()
+        .events
+        .push(MediaEvent::OutputUp { output });
     host.step_until("live again", |_| other.phase() == Some(StreamPhase::Live));
 
     other.send(GameMessage::StopStream);
@@ -518,13 +549,17 @@ fn a_stream_that_cannot_start_is_an_error_every_game_sees() {
     let mut host = Stepper::new();
     let mut player = host.connect("player");
     host.media.get().fail_start = Some("no encoder".into());
-    player.send(GameMessage::GoLive { mic: MicChoice::Off });
+    player.send(GameMessage::GoLive {
+        mic: MicChoice::Off,
+    });
     host.step_until("the player told why", |_| {
         matches!(player.phase(), Some(StreamPhase::Error { message }) if message.contains("no encoder"))
     });
     assert!(!host.status().is_live());
     // The encoder failing while live ends the stream with the error shown.
-    player.send(GameMessage::GoLive { mic: MicChoice::Off });
+    player.send(GameMessage::GoLive {
+        mic: MicChoice::Off,
+    });
     host.step_until("live", |_| player.phase() == Some(StreamPhase::Live));
     host.media.get().events.push(MediaEvent::Error {
         output: None,
@@ -542,7 +577,9 @@ fn a_game_that_disappears_is_removed_and_the_host_exits_when_none_is_left() {
     let beta = host.connect("beta");
     alpha.report(Visibility::Shown);
     host.ctl(CtlRequest::GoLive { mic: false });
-    host.step_until("alpha asked for media", |_| wants_video(alpha.media_request()));
+    host.step_until("alpha asked for media", |_| {
+        wants_video(alpha.media_request())
+    });
 
     drop(beta); // as a crash closes its socket
     host.step_until("beta removed", |host| {

@@ -3,7 +3,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use livestream_ipc::{LinkToGame, LinkEvent, Server, ServerConfig, ServerEvent};
+use livestream_ipc::{LinkEvent, LinkToGame, Server, ServerConfig, ServerEvent};
 use livestream_protocol::{
     DisplayReason, GameMessage, HostMessage, MediaRequest, PixelFormat, Visibility,
 };

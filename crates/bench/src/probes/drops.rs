@@ -89,14 +89,14 @@ pub fn run(dir: &Path, seconds: u64) -> Measured {
         "host_frames_received",
         received(&at_hide) - received(&steady),
     );
-    measured.set(
-        "host_video_delay_ms",
-        at_hide.video_delay_ms.unwrap_or(0.0),
-    );
+    measured.set("host_video_delay_ms", at_hide.video_delay_ms.unwrap_or(0.0));
     let (pushed, repeated) = (delta(|s| s.frames_pushed), delta(|s| s.frames_repeated));
     measured.set("output_frames_pushed", pushed);
     measured.set("output_frames_repeated", repeated);
-    measured.set("output_repeated_percent", 100.0 * repeated / pushed.max(1.0));
+    measured.set(
+        "output_repeated_percent",
+        100.0 * repeated / pushed.max(1.0),
+    );
     measured.set(
         "output_frames_missing",
         frames_missing(&recorded, 30) as f64,

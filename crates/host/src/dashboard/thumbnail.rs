@@ -190,7 +190,12 @@ pub fn tap_frames(
     let on_air = streaming.on_air();
     for frame in frames.read() {
         let streamed = on_air == Some(frame.game_id);
-        tap.offer(frame.game_id, &frame.header, frame.pixels.as_ref(), streamed);
+        tap.offer(
+            frame.game_id,
+            &frame.header,
+            frame.pixels.as_ref(),
+            streamed,
+        );
     }
 }
 
