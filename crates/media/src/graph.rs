@@ -61,6 +61,21 @@ pub(crate) fn build(
     })
 }
 
+/// A live appsrc of `caps` taking buffers stamped by their owner; it holds
+/// at most `max_time` and then drops the oldest rather than block the owner.
+fn live_appsrc(name: &str, caps: &gst::Caps, max_time: gst::ClockTime) -> gst_app::AppSrc {
+    gst_app::AppSrc::builder()
+        .name(name)
+        .caps(caps)
+        .format(gst::Format::Time)
+        .is_live(true)
+        .do_timestamp(false)
+        .stream_type(gst_app::AppStreamType::Stream)
+        .max_time(max_time)
+        .leaky_type(gst_app::AppLeakyType::Downstream)
+        .build()
+}
+
 /// A tee for encoded data that answers allocation queries itself.
 ///
 /// A tee forwards an encoder's ALLOCATION query to every output, and each
@@ -108,16 +123,7 @@ fn build_video(
     stats: &Arc<MediaStats>,
 ) -> Result<(gst_app::AppSrc, gst::Element, gst::Element), MediaError> {
     let caps = video_caps(PixelFormat::I420, config.width, config.height, config.fps);
-    let src = gst_app::AppSrc::builder()
-        .name(VIDEO_SRC)
-        .caps(&caps)
-        .format(gst::Format::Time)
-        .is_live(true)
-        .do_timestamp(false)
-        .stream_type(gst_app::AppStreamType::Stream)
-        .max_time(gst::ClockTime::from_mseconds(500))
-        .leaky_type(gst_app::AppLeakyType::Downstream)
-        .build();
+    let src = live_appsrc(VIDEO_SRC, &caps, gst::ClockTime::from_mseconds(500));
     let convert = make("videoconvert", None)?;
     let scale = make("videoscale", None)?;
     scale.set_property("add-borders", true);
@@ -182,16 +188,7 @@ fn build_audio(
     silence.set_property("is-live", true);
     add_audio_source(pipeline, &mixer, &silence, &raw_caps)?;
 
-    let game = gst_app::AppSrc::builder()
-        .name(GAME_AUDIO_SRC)
-        .caps(&raw_caps)
-        .format(gst::Format::Time)
-        .is_live(true)
-        .do_timestamp(false)
-        .stream_type(gst_app::AppStreamType::Stream)
-        .max_time(gst::ClockTime::from_seconds(1))
-        .leaky_type(gst_app::AppLeakyType::Downstream)
-        .build();
+    let game = live_appsrc(GAME_AUDIO_SRC, &raw_caps, gst::ClockTime::from_seconds(1));
     add_audio_source(pipeline, &mixer, game.upcast_ref(), &raw_caps)?;
 
     if let Some(mic) = mic_source(&config.mic)? {

@@ -86,8 +86,14 @@ impl Output {
             return Err(OutputError::NoHost(redact_url(text)));
         }
         match scheme {
-            "rtmp" | "rtmps" => Ok(rtmp::parse(text)),
-            "srt" => Ok(srt::parse(text)),
+            "rtmp" | "rtmps" => Ok(Self {
+                destination: Destination::Rtmp(text.to_owned()),
+                container: Container::Flv,
+            }),
+            "srt" => Ok(Self {
+                destination: Destination::Srt(text.to_owned()),
+                container: Container::MpegTs,
+            }),
             _ => Err(OutputError::Unsupported(redact_url(text))),
         }
     }

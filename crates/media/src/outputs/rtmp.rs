@@ -4,17 +4,9 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 
 use super::mux::{muxed_tail, muxer};
-use super::{Container, Destination, ElementNames, Output, Tail};
+use super::{Container, ElementNames, Tail};
 use crate::element::make;
 use crate::error::MediaError;
-
-/// An `rtmp://host[:port]/app/key` (or `rtmps://`) output; the URL has a host.
-pub(super) fn parse(url: &str) -> Output {
-    Output {
-        destination: Destination::Rtmp(url.to_owned()),
-        container: Container::Flv,
-    }
-}
 
 /// A streamable muxer into `rtmp2sink`.
 pub(super) fn tail(

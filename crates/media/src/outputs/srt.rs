@@ -4,17 +4,9 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 
 use super::mux::{muxed_tail, muxer};
-use super::{Container, Destination, ElementNames, Output, Tail};
+use super::{Container, ElementNames, Tail};
 use crate::element::make;
 use crate::error::MediaError;
-
-/// An `srt://host:port[?streamid=…]` output; the URL has a host.
-pub(super) fn parse(url: &str) -> Output {
-    Output {
-        destination: Destination::Srt(url.to_owned()),
-        container: Container::MpegTs,
-    }
-}
 
 /// A muxer into `srtsink`, which does not wait for the listener to stream.
 pub(super) fn tail(
