@@ -250,17 +250,17 @@ impl Streaming {
         match event {
             MediaEvent::Error {
                 output: Some(output),
-                message,
+                error: err,
             } => {
-                error!(%output, "output failed for good: {message}; the other outputs go on");
+                error!(%output, "output failed for good: {err}; the other outputs go on");
                 self.outputs_down.insert(output, None);
                 self.dirty = true;
                 None
             }
             MediaEvent::Error {
                 output: None,
-                message,
-            } => Some(message),
+                error: err,
+            } => Some(err.to_string()),
             MediaEvent::OutputDown {
                 output,
                 attempt,
@@ -282,7 +282,7 @@ impl Streaming {
                 }
                 None
             }
-            MediaEvent::Playing | MediaEvent::Eos => None,
+            MediaEvent::Eos => None,
         }
     }
 }

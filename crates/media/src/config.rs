@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::output::Output;
+use crate::outputs::Output;
 
 /// Where the microphone audio comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

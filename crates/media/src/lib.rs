@@ -6,17 +6,38 @@
 //! frame arrives (no game shown, a game paused) the last frame is repeated,
 //! and a switch between games forces one keyframe without restarting the
 //! encoder or any output.
+//!
+//! One concern per module: the encode graph (`graph`), the outputs and
+//! their branches (`outputs`), when a failed output is rebuilt
+//! (`reconnect`, pure), the bus thread (`bus`), the frame pump's
+//! decisions (`pump`, pure) and its thread (`frame_pump`), stopping
+//! (`shutdown`), and the [`Streamer`] API tying them together.
 
 mod audio;
+mod bus;
+mod clock;
 mod config;
-mod output;
-mod pipeline;
+mod element;
+mod error;
+mod events;
+mod frame;
+mod frame_pump;
+mod graph;
+mod outputs;
 mod pump;
+mod reconnect;
+mod shutdown;
+mod stats;
+mod streamer;
 
 pub use audio::{AudioTimeline, PlacedChunk, SWITCH_FADE_NS};
 pub use config::{AUDIO_CHANNELS, AUDIO_RATE, MediaConfig, MicSource, X264_PRESETS};
-pub use output::{Container, Destination, Output, OutputError, redact_url};
-pub use pipeline::{MediaError, MediaEvent, MediaStats, Streamer, VideoFrame, reconnect_delay};
+pub use error::{ElementError, MediaError};
+pub use events::MediaEvent;
+pub use frame::VideoFrame;
+pub use outputs::{Container, Destination, Output, OutputError, redact_url};
 pub use pump::{
     FrameSchedule, MAX_PLAYOUT_DELAY_NS, PumpState, PumpStep, SLOT_TOLERANCE, TickAction,
 };
+pub use stats::MediaStats;
+pub use streamer::Streamer;

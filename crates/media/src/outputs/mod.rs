@@ -1,9 +1,29 @@
-//! Where the stream goes: parsing `--output` values and redacting secrets.
+//! Where the stream goes: parsing `--output` values, redacting secrets, and
+//! building each output's elements.
 //!
 //! A stream key is a password: the [`core::fmt::Display`] of an [`Output`] is
 //! always redacted, and the full URL is only handed to the sink element.
+//!
+//! Every output is a branch off the encode graph's two tees (see
+//! [`branches`]): a queue per stream, then a [`Tail`] that its kind builds
+//! (one file per kind: [`rtmp`], [`srt`], [`file`]). A new kind is a new
+//! file, a [`Destination`] variant, and its arms in [`Output::parse`],
+//! `Display` and [`Output::build_tail`].
+
+pub(crate) mod branches;
+mod file;
+mod mux;
+mod redact;
+mod rtmp;
+mod srt;
 
 use std::path::PathBuf;
+
+use gstreamer as gst;
+
+use crate::error::MediaError;
+
+pub use redact::redact_url;
 
 /// Container used for an output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,17 +77,7 @@ impl Output {
     pub fn parse(text: &str) -> Result<Self, OutputError> {
         let text = text.trim();
         if let Some(path) = text.strip_prefix("file:") {
-            let path = PathBuf::from(path);
-            let container = match path.extension().and_then(|e| e.to_str()) {
-                Some("flv") => Container::Flv,
-                Some("mp4") => Container::Mp4,
-                Some("mkv") => Container::Matroska,
-                _ => return Err(OutputError::FileExtension(path.display().to_string())),
-            };
-            return Ok(Self {
-                destination: Destination::File(path),
-                container,
-            });
+            return file::parse(path);
         }
         let (scheme, rest) = text
             .split_once("://")
@@ -92,6 +102,53 @@ impl Output {
     pub fn is_network(&self) -> bool {
         !matches!(self.destination, Destination::File(_))
     }
+
+    /// Builds this output's [`Tail`] into `pipeline`, its elements named by `names`.
+    pub(crate) fn build_tail(
+        &self,
+        pipeline: &gst::Pipeline,
+        names: ElementNames,
+    ) -> Result<Tail, MediaError> {
+        match &self.destination {
+            Destination::Rtmp(url) => rtmp::tail(pipeline, names, self.container, url),
+            Destination::Srt(url) => srt::tail(pipeline, names, self.container, url),
+            Destination::File(path) => file::tail(pipeline, names, self.container, path),
+        }
+    }
+}
+
+/// The end of one output branch, after its video and audio queues: what an
+/// output kind builds (a muxer and a sink, or whatever the kind needs).
+#[derive(Debug)]
+pub(crate) struct Tail {
+    /// Its elements, upstream first, already in the pipeline and linked among themselves.
+    pub elements: Vec<gst::Element>,
+    /// Where the branch's (parsed) H.264 links.
+    pub video_in: gst::Element,
+    /// Where the branch's AAC links.
+    pub audio_in: gst::Element,
+}
+
+/// Names the elements of one build of one output: `out<index>_<generation>_<part>`,
+/// so an element's errors can be traced to its output.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ElementNames {
+    /// The output's index.
+    pub index: usize,
+    /// Which build of the branch (every rebuild gets new names).
+    pub generation: u32,
+}
+
+impl ElementNames {
+    /// The name of this build's element `part`.
+    pub(crate) fn part(self, part: &str) -> String {
+        format!("out{}_{}_{part}", self.index, self.generation)
+    }
+
+    /// Which output an element belongs to, from its name.
+    pub(crate) fn output_of(name: &str) -> Option<usize> {
+        name.strip_prefix("out")?.split('_').next()?.parse().ok()
+    }
 }
 
 impl core::fmt::Display for Output {
@@ -107,65 +164,6 @@ impl core::fmt::Debug for Output {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "Output({self})")
     }
-}
-
-/// Replaces the secret parts of a streaming URL with `***`: the RTMP stream
-/// key (last path segment after the app), user info, and the values of
-/// `streamid`, `passphrase`, `key`, `token` and similar query parameters.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return "***".to_owned();
-    };
-    let (before_query, query) = match rest.split_once('?') {
-        Some((a, q)) => (a, Some(q)),
-        None => (rest, None),
-    };
-    let (authority, path) = match before_query.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (before_query, None),
-    };
-    let authority = match authority.rsplit_once('@') {
-        Some((_, host)) => format!("***@{host}"),
-        None => authority.to_owned(),
-    };
-    let mut out = format!("{scheme}://{authority}");
-    if let Some(path) = path {
-        let mut segments: Vec<&str> = path.split('/').collect();
-        // rtmp://host/app/KEY: everything after the application is the key.
-        if scheme.starts_with("rtmp") && segments.len() > 1 {
-            segments.truncate(1);
-            segments.push("***");
-        }
-        out.push('/');
-        out.push_str(&segments.join("/"));
-    }
-    if let Some(query) = query {
-        let redacted: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((k, _)) if is_secret_param(k) => format!("{k}=***"),
-                _ => pair.to_owned(),
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&redacted.join("&"));
-    }
-    out
-}
-
-fn is_secret_param(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    [
-        "streamid",
-        "passphrase",
-        "key",
-        "token",
-        "secret",
-        "auth",
-        "pass",
-    ]
-    .iter()
-    .any(|s| name.contains(s))
 }
 
 #[cfg(test)]
@@ -213,16 +211,19 @@ mod tests {
         let output = Output::parse("rtmp://a.example:1935/live/sk_live_SECRET").unwrap();
         assert_eq!(output.to_string(), "rtmp://a.example:1935/live/***");
         assert!(!format!("{output:?}").contains("SECRET"));
-        assert_eq!(
-            redact_url("srt://h:9000?mode=caller&streamid=SECRET&passphrase=SECRET2"),
-            "srt://h:9000?mode=caller&streamid=***&passphrase=***"
-        );
-        assert_eq!(
-            redact_url("rtmp://user:SECRET@h/live/KEY"),
-            "rtmp://***@h/live/***"
-        );
-        assert_eq!(redact_url("rtmp://h/live"), "rtmp://h/live");
         let err = Output::parse("ftp://h/SECRET?token=SECRET").unwrap_err();
         assert!(!err.to_string().contains("token=SECRET"), "{err}");
+    }
+
+    #[test]
+    fn elements_name_their_output() {
+        let names = ElementNames {
+            index: 3,
+            generation: 12,
+        };
+        assert_eq!(names.part("sink"), "out3_12_sink");
+        assert_eq!(ElementNames::output_of(&names.part("sink")), Some(3));
+        assert_eq!(ElementNames::output_of("venc"), None);
+        assert_eq!(ElementNames::output_of("outx_1_mux"), None);
     }
 }

@@ -1,0 +1,34 @@
+//! What the pipeline reports to its owner.
+
+use core::time::Duration;
+
+use crate::error::ElementError;
+
+/// What the pipeline reports to its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// An element failed: the shared encode part (the stream is lost), or an
+    /// output that is not retried (a file; the other outputs go on).
+    Error {
+        /// The output that failed, redacted; `None` for the shared encode part.
+        output: Option<String>,
+        /// What the element reported.
+        error: ElementError,
+    },
+    /// A network output lost its connection; it is rebuilt after `retry_in`.
+    OutputDown {
+        /// The output, redacted.
+        output: String,
+        /// Reconnection attempt about to be made, from 1.
+        attempt: u32,
+        /// Delay before the attempt.
+        retry_in: Duration,
+    },
+    /// A rebuilt output has been sending without error for a while.
+    OutputUp {
+        /// The output, redacted.
+        output: String,
+    },
+    /// All outputs received end-of-stream (files are finalised).
+    Eos,
+}
