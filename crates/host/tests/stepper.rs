@@ -20,7 +20,7 @@ use livestream_host::media_backend::{MediaBackend, SharedPayload, StreamCounters
 use livestream_host::settings::HostSettings;
 use livestream_host::{HostParts, HostPlugin};
 use livestream_ipc::{LinkConfig, LinkEvent, LinkToHost, Server, ServerConfig, connect};
-use livestream_media::{MediaConfig, MediaError, MediaEvent, MicSource};
+use livestream_media::{ElementError, MediaConfig, MediaError, MediaEvent, MicSource};
 use livestream_protocol::{
     AudioChunkHeader, Capabilities, DisplayReason, DisplayReport, GameMessage, Hello, HostMessage,
     MediaRequest, MicChoice, PROTOCOL_VERSION, PixelFormat, StreamPhase, VideoFrameHeader,
@@ -563,11 +563,18 @@ fn a_stream_that_cannot_start_is_an_error_every_game_sees() {
     host.step_until("live", |_| player.phase() == Some(StreamPhase::Live));
     host.media.get().events.push(MediaEvent::Error {
         output: None,
-        message: "x264enc: out of memory".into(),
+        error: ElementError {
+            element: "/GstPipeline:livestream/GstX264Enc:venc".into(),
+            message: "out of memory".into(),
+            debug: None,
+        },
     });
-    host.step_until("the failure told", |_| {
-        matches!(player.phase(), Some(StreamPhase::Error { message }) if message.contains("x264enc"))
+    host.step_until("the failure told, naming the element", |_| {
+        matches!(player.phase(), Some(StreamPhase::Error { message })
+            if message.contains("venc") && message.contains("out of memory"))
     });
+    assert!(!host.status().is_live());
+    assert_eq!(host.media.get().stops, 0, "a failed encoder is not stopped");
 }
 
 #[test]
