@@ -1,12 +1,25 @@
 //! The host's [`HostStatus`], built from what the host keeps: the one
 //! document `ctl status` prints and the dashboard shows.
 
+use bevy::prelude::Query;
 use livestream_control::{GameAudienceStatus, GameStatus, HostStatus};
 use livestream_protocol::MicChoice;
 
 use crate::audience::{Audience, AudienceDelivery};
 use crate::games::{DisplayStatus, GameStats, SubGame};
 use crate::stream::Streaming;
+
+/// The games, as a system that builds the status queries them.
+pub type StatusGames<'w, 's> = Query<
+    'w,
+    's,
+    (
+        &'static SubGame,
+        &'static DisplayStatus,
+        &'static GameStats,
+        Option<&'static AudienceDelivery>,
+    ),
+>;
 
 /// One connected game, as the status reads it.
 pub type GameView<'a> = (

@@ -8,10 +8,9 @@ use livestream_interaction::AudienceEventKind;
 use livestream_protocol::MicChoice;
 
 use super::socket::{CtlServer, PendingCtl};
-use crate::audience::{Audience, AudienceDelivery};
-use crate::games::{DisplayStatus, GameStats, SubGame};
+use crate::audience::Audience;
 use crate::messages::{DisplayCommand, StreamCommand};
-use crate::status::host_status;
+use crate::status::{StatusGames, host_status};
 use crate::stream::Streaming;
 
 /// Requests from the control socket's thread.
@@ -25,12 +24,7 @@ pub struct CtlListener(pub CtlServer);
 /// Handles every waiting control request.
 pub fn handle_ctl(
     requests: Res<CtlRequests>,
-    games: Query<(
-        &SubGame,
-        &DisplayStatus,
-        &GameStats,
-        Option<&AudienceDelivery>,
-    )>,
+    games: StatusGames,
     streaming: Res<Streaming>,
     mut audience: ResMut<Audience>,
     mut stream_commands: MessageWriter<StreamCommand>,

@@ -17,12 +17,11 @@ use livestream_protocol::{DisplayReason, StreamPhase, Visibility};
 use super::DashboardLink;
 use super::feed::{FeedLine, feed_lines};
 use super::thumbnail::{FrameTap, Thumbnail};
-use crate::audience::{Audience, AudienceDelivery};
+use crate::audience::Audience;
 use crate::children::Children;
-use crate::games::{DisplayStatus, GameStats, SubGame};
 use crate::meter::{RateMeter, SampleRing};
 use crate::settings::HostSettings;
-use crate::status::host_status;
+use crate::status::{StatusGames, host_status};
 use crate::stream::Streaming;
 
 /// Span of the frames/s and bitrate measurements.
@@ -248,12 +247,7 @@ pub fn update_model(
     time: Res<Time<Real>>,
     frames: Res<FrameCount>,
     link: Res<DashboardLink>,
-    games: Query<(
-        &SubGame,
-        &DisplayStatus,
-        &GameStats,
-        Option<&AudienceDelivery>,
-    )>,
+    games: StatusGames,
     streaming: Res<Streaming>,
     audience: Res<Audience>,
     settings: Res<HostSettings>,
