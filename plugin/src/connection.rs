@@ -10,7 +10,7 @@ use std::time::Duration;
 use bevy::app::AppExit;
 use bevy::prelude::*;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use livestream_ipc::{Connection, LinkToHost, LinkConfig, LinkEvent, connect};
+use livestream_ipc::{Connection, LinkConfig, LinkEvent, LinkToHost, connect};
 use livestream_protocol::{Backoff, GameMessage, Hello, HostMessage, MicChoice};
 use tracing::{debug, info, warn};
 

@@ -12,7 +12,7 @@ use bevy_egui::{EguiFullOutput, EguiPostUpdateSet, PrimaryEguiContext, egui};
 use bevy_livestream::prelude::*;
 use bevy_livestream::{PixelFormat, StreamPhase, StreamState, StreamStats};
 use common::{LIMIT, SOCKET_FILE, chat, host, test_settings, wait_for_game};
-use livestream_ipc::{LinkToGame, LinkEvent, Server};
+use livestream_ipc::{LinkEvent, LinkToGame, Server};
 use livestream_protocol::{AudienceEventKind, GameMessage, HostMessage};
 
 mod common;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use interprocess::local_socket::traits::Stream as _;
 use interprocess::local_socket::{GenericFilePath, Stream, ToFsName};
 use livestream_ipc::{
-    ConnectError, Connected, LinkToHost, LinkConfig, LinkEvent, ReadError, Server, ServerConfig,
+    ConnectError, Connected, LinkConfig, LinkEvent, LinkToHost, ReadError, Server, ServerConfig,
     ServerEvent, connect,
 };
 use livestream_protocol::{

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use livestream_ipc::{
-    ConnectError, LinkToHost, LinkConfig, LinkEvent, QueueError, connect, monotonic_ns,
+    ConnectError, LinkConfig, LinkEvent, LinkToHost, QueueError, connect, monotonic_ns,
     resolve_socket_path,
 };
 use livestream_protocol::{

@@ -3,7 +3,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use livestream_ipc::{LinkToGame, LinkEvent, Server, ServerConfig, ServerEvent};
+use livestream_ipc::{LinkEvent, LinkToGame, Server, ServerConfig, ServerEvent};
 use livestream_protocol::{
     DisplayReason, GameMessage, HostMessage, MediaRequest, PixelFormat, Visibility,
 };
@@ -99,8 +99,8 @@ fn sends_counted_frames_and_tone_when_asked() {
     let mut frames = Vec::new();
     let mut audio = Vec::new();
     let mut shown = false;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while frames.len() < 20 && Instant::now() < deadline {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (frames.len() < 20 || !shown) && Instant::now() < deadline {
         let Some(LinkEvent::Message(envelope)) = game.link.recv_timeout(Duration::from_secs(1))
         else {
             continue;
