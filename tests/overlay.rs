@@ -3,10 +3,10 @@
 //! full of chat, streamed by the real host to a file. A screenshot of the
 //! window shows the overlay; not one frame the host recorded does.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use livestream_control::StreamPhase;
-use livestream_e2e::{Colour, Host, colour_of, demo_game_with};
+use livestream_e2e::{Colour, Host, colour_of, demo_game_with, wait_for_picture};
 use livestream_testkit::{Xvfb, rgb_frames, wait_for};
 
 const SCREEN: (u32, u32) = (640, 360);
@@ -55,11 +55,10 @@ fn overlay_is_on_screen_and_never_in_the_stream() {
         seen = panel_share(&screen.grab_rgb(), SCREEN.0, 1);
         seen > 0.5
     });
-    // Keep streaming a while with the overlay up.
-    let until = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // Keep streaming a while with the overlay up, from when the game's
+    // picture is in the stream.
+    wait_for_picture(&recording, Colour::Green);
+    std::thread::sleep(Duration::from_secs(3));
     let status = host.status();
     assert_eq!(status.phase, StreamPhase::Live, "{status:?}");
     host.ctl(&["stop"]);

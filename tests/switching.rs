@@ -6,7 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use livestream_control::StreamPhase;
-use livestream_e2e::{Colour, FPS, Host, assert_no_missing_frames, colour_of, demo_game};
+use livestream_e2e::{
+    Colour, FPS, Host, assert_no_missing_frames, colour_of, demo_game, wait_for_picture,
+};
 use livestream_testkit::{
     AUDIO_RATE, NginxRtmp, PulseMic, audio_samples, audio_start, goertzel_amplitude, probe,
     rgb_frames, video_frame_times,
@@ -55,14 +57,19 @@ fn go_live_switch_hide_and_come_back_in_one_unbroken_stream() {
     let snake = demo_game(dir.path(), &host, "snake", "snake", &game_args);
     host.wait_games(2);
 
+    // Each game stays shown for 3 s from when its picture is in the stream.
+    let recording = nginx.recording(KEY);
     host.ctl(&["go-live", "--mic"]);
     host.ctl(&["show", "dodge"]);
+    wait_for_picture(&recording, Colour::Blue);
     std::thread::sleep(Duration::from_secs(3));
     host.ctl(&["show", "snake"]);
+    wait_for_picture(&recording, Colour::Green);
     std::thread::sleep(Duration::from_secs(3));
     host.ctl(&["hide-all"]);
     std::thread::sleep(Duration::from_millis(2500));
     host.ctl(&["show", "dodge"]);
+    wait_for_picture(&recording, Colour::Blue);
     std::thread::sleep(Duration::from_secs(3));
     let status = host.status();
     assert_eq!(status.phase, StreamPhase::Live, "{status:?}");
@@ -79,7 +86,6 @@ fn go_live_switch_hide_and_come_back_in_one_unbroken_stream() {
     snake.signal("INT");
     assert_eq!(host.process.wait_timeout(Duration::from_secs(60)), Some(0));
 
-    let recording = nginx.recording(KEY);
     let streams = probe(&recording);
     let video = streams
         .iter()

@@ -35,9 +35,14 @@ pub use audio::{GameAudio, GameAudioBackend, GameAudioError};
 pub use config::{
     AudioOutput, ConfigError, Conversion, LiveStreamPlugin, LiveStreamSettings, SOCKET_ENV,
 };
+/// Now, in `CLOCK_MONOTONIC` nanoseconds: the clock that stamps captured
+/// frames and audio, shared by the game, the host and GStreamer, so a game
+/// can log events on the stream's timeline.
+pub use livestream_ipc::monotonic_ns;
 /// Whether a game is shown or hidden, as the host sees it (named apart from
 /// Bevy's `Visibility`, which decides what a camera draws).
 pub use livestream_protocol::Visibility as GameVisibility;
+pub use livestream_protocol::frame_code;
 pub use livestream_protocol::{
     AudienceEvent, AudienceEventKind, AudienceUser, DisplayReason, MediaRequest, MicChoice,
     PixelFormat, StreamPhase, StreamState, StreamStats,

@@ -169,6 +169,22 @@ fn plane_mean(plane: &[u8], stride: usize, columns: core::ops::Range<usize>) -> 
     sum / n
 }
 
+/// Whether an I420 frame of [`scene`] shows the sprites: the blue and the
+/// grey areas are nearer their own luma than the clear colour's. On a cold
+/// machine the first frames show only the clear colour while the sprites'
+/// pipeline compiles.
+fn sprites_drawn((header, pixels): &(VideoFrameHeader, Vec<u8>)) -> bool {
+    let y = &pixels[header.plane_ranges()[0].clone()];
+    let stride = header.strides[0] as usize;
+    let red = yuv(RED)[0];
+    [(BLUE, 20..140), (GREY, 186..214)]
+        .into_iter()
+        .all(|(colour, columns)| {
+            let got = plane_mean(y, stride, columns);
+            (got - yuv(colour)[0]).abs() < (got - red).abs()
+        })
+}
+
 fn assert_close(got: f32, want: f32, what: &str) {
     assert!(
         (got - want).abs() <= 4.0,
@@ -220,7 +236,7 @@ fn tagged_camera_audio_and_display_changes_reach_the_host() {
         .unwrap();
     let asked_at = monotonic_ns();
     run_until(&mut app, &link, &mut got, |r| {
-        r.frames.len() >= 10 && r.audio.len() >= 20
+        r.frames.len() >= 10 && r.audio.len() >= 20 && r.frames.last().is_some_and(sprites_drawn)
     });
 
     // Frames: the tagged camera's picture, right size and format, in order.
@@ -340,8 +356,12 @@ fn gpu_and_cpu_conversions_send_the_same_picture() {
             }))
             .unwrap();
         let mut got = Received::default();
-        // Late enough that the scene's sprites are drawn in both.
-        run_until(&mut app, &link, &mut got, |r| r.frames.len() >= 10);
+        // The scene's sprites drawn, and the picture settled: the same in
+        // two frames in a row.
+        run_until(&mut app, &link, &mut got, |r| match &r.frames[..] {
+            [.., previous, last] => sprites_drawn(last) && previous.1 == last.1,
+            _ => false,
+        });
         let stats = app.world().resource::<LiveStream>().stats;
         let (header, pixels) = got.frames.pop().unwrap();
         (header, pixels, stats.frames_converted_on_cpu)

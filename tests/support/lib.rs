@@ -167,6 +167,21 @@ pub fn colour_of(rgb: &[u8]) -> Colour {
     }
 }
 
+/// Waits until the newest frame of `recording`, a stream still being
+/// recorded, shows `colour`: a shown game's picture has reached the stream
+/// (on a cold machine the stream's start and the game's capture shader take
+/// a while).
+pub fn wait_for_picture(recording: &Path, colour: Colour) {
+    wait_for(
+        &format!("{colour:?} in the recording"),
+        Duration::from_secs(60),
+        || {
+            livestream_testkit::try_rgb_frames(recording, 32, 18)
+                .is_ok_and(|frames| frames.last().is_some_and(|f| colour_of(f) == colour))
+        },
+    );
+}
+
 /// Asserts that frame times (seconds) step at exactly the output rate.
 pub fn assert_no_missing_frames(times: &[f64]) {
     let step = 1.0 / f64::from(FPS);

@@ -11,6 +11,7 @@
 mod audience;
 mod backoff;
 mod codec;
+pub mod frame_code;
 mod media;
 mod messages;
 

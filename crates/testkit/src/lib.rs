@@ -391,24 +391,34 @@ fn wait_for_port(port: u16, what: &str) {
 
 /// Decodes `path` with ffmpeg to raw bytes on stdout (`args` select and format the stream).
 fn ffmpeg_decode(path: &Path, args: &[&str]) -> Vec<u8> {
+    try_ffmpeg_decode(path, args).unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// [`ffmpeg_decode`], or ffmpeg's errors when it fails (e.g. a recording
+/// that has no frame yet).
+fn try_ffmpeg_decode(path: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
     let input = [OsStr::new("-i"), path.as_os_str()];
-    ffmpeg_stdout(input.into_iter().chain(args.iter().map(OsStr::new)))
+    try_ffmpeg_stdout(input.into_iter().chain(args.iter().map(OsStr::new)))
 }
 
 /// Runs ffmpeg with `args` (then `-`: output to stdout); what it wrote.
 fn ffmpeg_stdout<'a>(args: impl IntoIterator<Item = &'a OsStr>) -> Vec<u8> {
+    try_ffmpeg_stdout(args).unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// [`ffmpeg_stdout`], or ffmpeg's errors when it fails.
+fn try_ffmpeg_stdout<'a>(args: impl IntoIterator<Item = &'a OsStr>) -> Result<Vec<u8>, String> {
     let output = Command::new("ffmpeg")
         .args(["-v", "error"])
         .args(args)
         .arg("-")
         .output()
         .expect("ffmpeg");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
+    if output.status.success() {
+        Ok(output.stdout)
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
 }
 
 /// One ffprobe query of a stream's entries, as CSV lines without keys.
@@ -551,8 +561,14 @@ pub const GRAY_FRAMES: [&str; 8] = [
 /// Decodes every video frame of `path`, scaled to `width`×`height`, as RGB
 /// (3 bytes a pixel, rows top to bottom).
 pub fn rgb_frames(path: &Path, width: u32, height: u32) -> Vec<Vec<u8>> {
+    try_rgb_frames(path, width, height).unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// [`rgb_frames`] of a recording that may not be decodable yet (one still
+/// being written): ffmpeg's errors instead of a panic.
+pub fn try_rgb_frames(path: &Path, width: u32, height: u32) -> Result<Vec<Vec<u8>>, String> {
     let scale = format!("scale={width}:{height}:flags=area");
-    let rgb = ffmpeg_decode(
+    let rgb = try_ffmpeg_decode(
         path,
         &[
             "-map",
@@ -566,10 +582,11 @@ pub fn rgb_frames(path: &Path, width: u32, height: u32) -> Vec<Vec<u8>> {
             "-pix_fmt",
             "rgb24",
         ],
-    );
-    rgb.chunks_exact((width * height * 3) as usize)
+    )?;
+    Ok(rgb
+        .chunks_exact((width * height * 3) as usize)
         .map(<[u8]>::to_vec)
-        .collect()
+        .collect())
 }
 
 /// A private X server (Xvfb) on a display number nobody uses, for tests with

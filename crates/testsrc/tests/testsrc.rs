@@ -99,8 +99,8 @@ fn sends_counted_frames_and_tone_when_asked() {
     let mut frames = Vec::new();
     let mut audio = Vec::new();
     let mut shown = false;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while frames.len() < 20 && Instant::now() < deadline {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (frames.len() < 20 || !shown) && Instant::now() < deadline {
         let Some(LinkEvent::Message(envelope)) = game.link.recv_timeout(Duration::from_secs(1))
         else {
             continue;

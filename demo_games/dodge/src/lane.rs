@@ -5,8 +5,7 @@
 //! it; obstacles start far away (negative z) and fly towards the player.
 
 use bevy::math::Vec2;
-
-use crate::common::chat_words;
+use demo_common::chat_words;
 
 /// Half the width the player can move in.
 pub const LANE_HALF: f32 = 3.0;
@@ -178,7 +177,7 @@ mod tests {
 
     #[test]
     fn autopilot_survives_a_stream_of_obstacles() {
-        let mut rng = crate::common::Rng::new(11);
+        let mut rng = demo_common::Rng::new(11);
         let (mut x, mut obstacles, mut next_spawn) = (0.0_f32, Vec::<Vec2>::new(), 0.0);
         let dt = 1.0 / 30.0;
         let mut crashes = 0;

@@ -10,16 +10,14 @@
 //!
 //! `demo-dodge [--headless] [--size WxH] [--fps N] [--duration SECONDS]`
 
-#[path = "../../shared/common.rs"]
-mod common;
 mod lane;
 mod scene;
 
 use bevy::prelude::*;
 use bevy_livestream::prelude::*;
-use clap::Parser;
-
-use common::{Args, AudienceCount, Pilot, Rng, Sfx, Sound, VoteTally, hud_font};
+use demo_common::{
+    Args, AudienceCount, Pilot, Rng, Sfx, Sound, VoteTally, add_base_plugins, hud_font,
+};
 use lane::{
     Command, LANE_HALF, PLAYER_SPEED, SPAWN_Z, Side, autopilot_target, difficulty, hits,
     parse_command,
@@ -40,9 +38,9 @@ const LAPSE_SECS: f32 = 1.2;
 const LAPSE_CHANCE: f32 = 0.04;
 
 fn main() -> AppExit {
-    let args = Args::parse();
+    let args = Args::parse_as("demo-dodge");
     let mut app = App::new();
-    common::add_base_plugins(&mut app, &args, "Dodge");
+    add_base_plugins(&mut app, &args, "Dodge");
     // Live streaming: this plugin, and `Streamable` on the camera (in `setup`).
     app.add_plugins(LiveStreamPlugin {
         settings: LiveStreamSettings {

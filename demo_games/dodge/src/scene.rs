@@ -9,8 +9,8 @@ use bevy::render::render_resource::{AsBindGroup, ShaderType};
 use bevy::render::view::Msaa;
 use bevy::shader::ShaderRef;
 use bevy_livestream::prelude::*;
+use demo_common::{Rng, Sfx, hud_corner, hud_font};
 
-use crate::common::{Rng, Sfx, hud_corner, hud_font};
 use crate::lane::{LANE_HALF, OBSTACLE_HALF, PLAYER_HALF, PLAYER_Z, SPAWN_Z};
 
 /// The sky: the clear colour, most of the picture.

@@ -4,8 +4,7 @@
 use std::collections::VecDeque;
 
 use bevy::math::IVec2;
-
-use crate::common::Rng;
+use demo_common::Rng;
 
 /// Columns of the board.
 pub const WIDTH: i32 = 24;

@@ -7,8 +7,6 @@
 //!
 //! `demo-snake [--headless] [--size WxH] [--fps N] [--duration SECONDS]`
 
-#[path = "../../shared/common.rs"]
-mod common;
 mod grid;
 
 use std::ops::RangeInclusive;
@@ -18,10 +16,9 @@ use bevy::camera::ScalingMode;
 use bevy::prelude::*;
 use bevy::render::view::Msaa;
 use bevy_livestream::prelude::*;
-use clap::Parser;
-
-use common::{
-    Args, AudienceCount, Pilot, Rng, Sfx, Sound, VoteTally, chat_words, hud_corner, hud_font,
+use demo_common::{
+    Args, AudienceCount, Pilot, Rng, Sfx, Sound, VoteTally, add_base_plugins, chat_words,
+    hud_corner, hud_font,
 };
 use grid::{Board, Dir, HEIGHT, Step, WIDTH};
 
@@ -41,9 +38,9 @@ const VOTE_WINDOW_SECS: f32 = 10.0;
 const RESTART_SECS: f32 = 1.5;
 
 fn main() -> AppExit {
-    let args = Args::parse();
+    let args = Args::parse_as("demo-snake");
     let mut app = App::new();
-    common::add_base_plugins(&mut app, &args, "Snake");
+    add_base_plugins(&mut app, &args, "Snake");
     // Live streaming: this plugin, and `Streamable` on the camera (in `setup`).
     app.add_plugins(LiveStreamPlugin {
         settings: LiveStreamSettings {

@@ -1,16 +1,15 @@
 //! `demo-snake`'s command line.
 
-#[path = "../../shared/command_line_tests.rs"]
-mod command_line_tests;
+use demo_common::command_line_checks;
 
 const GAME: &str = env!("CARGO_BIN_EXE_demo-snake");
 
 #[test]
 fn bad_flags_are_refused_clearly() {
-    command_line_tests::bad_flags_are_refused_clearly(GAME);
+    command_line_checks::bad_flags_are_refused_clearly(GAME);
 }
 
 #[test]
 fn help_lists_the_flags() {
-    command_line_tests::help_lists_the_flags(GAME);
+    command_line_checks::help_lists_the_flags(GAME);
 }

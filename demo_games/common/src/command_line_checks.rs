@@ -1,6 +1,6 @@
-//! Checks of a demo game's command line, shared by both games' tests. They
-//! also make `cargo test --workspace` build the game binaries that the
-//! end-to-end suite (`tests/`) runs.
+//! Checks of a demo game's command line, for each game's integration tests
+//! (which also make `cargo test --workspace` build the game binaries that
+//! the end-to-end suite, `tests/`, runs). `game` is the binary's path.
 
 use std::process::Command;
 
