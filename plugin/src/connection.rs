@@ -4,7 +4,6 @@
 //! on the socket.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bevy::app::AppExit;
@@ -16,6 +15,7 @@ use tracing::{debug, info, warn};
 
 use crate::LiveStreamSettings;
 use crate::display::DisplayTracker;
+use crate::host_process::StartedHost;
 use crate::route::MediaRoute;
 use crate::state::{
     AudienceMessage, DisplayChanged, HostConnection, LiveStream, LiveStreamRequest,
@@ -24,6 +24,8 @@ use crate::state::{
 
 /// How long the handshake may take before the connector tries again.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a host started on demand may take to answer before the player is told.
+const HOST_START_LIMIT: Duration = Duration::from_secs(10);
 /// How long the game waits, at exit, for its goodbye to reach the host.
 const GOODBYE_FLUSH: Duration = Duration::from_millis(100);
 
@@ -54,7 +56,9 @@ enum ConnectorCommand {
 enum ConnectorEvent {
     Connected(Box<Connection>),
     StartingHost,
-    HostStartFailed(String),
+    /// The host could not be started, or stopped before the game connected,
+    /// or does not answer: why, for the player.
+    HostFailed(String),
 }
 
 /// The channels to the connector thread; dropping them ends the thread (it is
@@ -69,7 +73,8 @@ struct ConnectorThread {
     hello: Hello,
     host_binary: PathBuf,
     events: Sender<ConnectorEvent>,
-    host: Option<Child>,
+    host: Option<StartedHost>,
+    connected: bool,
 }
 
 impl Connector {
@@ -84,6 +89,7 @@ impl Connector {
             host_binary,
             events: event_tx,
             host: None,
+            connected: false,
         };
         std::thread::Builder::new()
             .name("livestream-connect".into())
@@ -116,6 +122,7 @@ impl ConnectorThread {
                     Ok(connection) => {
                         info!(game_id = connection.game_id, "connected to the host");
                         wanted = false;
+                        self.connected = true;
                         backoff.reset();
                         if self
                             .events
@@ -137,6 +144,7 @@ impl ConnectorThread {
             match commands.recv_timeout(wait) {
                 Ok(ConnectorCommand::Reconnect) => {
                     wanted = true;
+                    self.connected = false;
                     backoff.reset();
                 }
                 Ok(ConnectorCommand::StartHost) => {
@@ -157,33 +165,43 @@ impl ConnectorThread {
         if self.host.is_some() {
             return;
         }
-        let spawned = Command::new(&self.host_binary)
-            .arg("--headless")
-            .arg("--socket")
-            .arg(&self.socket)
-            .stdin(Stdio::null())
-            .spawn();
-        let event = match spawned {
-            Ok(child) => {
-                info!(pid = child.id(), binary = %self.host_binary.display(), "started a host");
-                self.host = Some(child);
+        let event = match StartedHost::spawn(&self.host_binary, &self.socket) {
+            Ok(host) => {
+                info!(pid = host.id(), binary = %self.host_binary.display(), "started a host");
+                self.host = Some(host);
                 ConnectorEvent::StartingHost
             }
             Err(err) => {
-                let message = format!("cannot start {}: {err}", self.host_binary.display());
+                let message = format!(
+                    "cannot start the stream host {}: {err}",
+                    self.host_binary.display()
+                );
                 warn!("{message}");
-                ConnectorEvent::HostStartFailed(message)
+                ConnectorEvent::HostFailed(message)
             }
         };
         let _ = self.events.send(event);
     }
 
+    /// Notices the host we started exiting (telling the player why when the
+    /// game never got to talk to it), or not answering in time.
     fn reap_host(&mut self) {
-        if let Some(child) = &mut self.host
-            && let Ok(Some(status)) = child.try_wait()
-        {
-            info!("the host we started exited ({status})");
+        let Some(host) = &mut self.host else {
+            return;
+        };
+        if let Some(reason) = host.exited() {
+            info!("{reason}");
             self.host = None;
+            if !self.connected {
+                let _ = self.events.send(ConnectorEvent::HostFailed(reason));
+            }
+        } else if !self.connected && host.late(HOST_START_LIMIT) {
+            let message = format!(
+                "the stream host does not answer after {} s",
+                HOST_START_LIMIT.as_secs()
+            );
+            warn!("{message}");
+            let _ = self.events.send(ConnectorEvent::HostFailed(message));
         }
     }
 }
@@ -235,13 +253,14 @@ pub(crate) fn accept_connection(
                 route.publish(Some(link.outbox()));
                 session.link = Some(link);
                 live.connection = HostConnection::Connected { game_id };
+                live.last_error = None;
                 session.send(GameMessage::Display(display.report()));
                 if let Some(mic) = session.pending_go_live.take() {
                     session.send(GameMessage::GoLive { mic });
                 }
             }
             ConnectorEvent::StartingHost => live.connection = HostConnection::StartingHost,
-            ConnectorEvent::HostStartFailed(message) => {
+            ConnectorEvent::HostFailed(message) => {
                 session.pending_go_live = None;
                 live.connection = HostConnection::Disconnected;
                 live.last_error = Some(message);

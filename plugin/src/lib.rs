@@ -26,6 +26,7 @@ mod config;
 mod connection;
 mod display;
 pub mod headless;
+mod host_process;
 mod plugin;
 mod route;
 mod state;

@@ -3,6 +3,7 @@
 //! painted, and what the UI asks for is read at a stand-in host on the other
 //! end of the real socket.
 
+use std::path::Path;
 use std::time::Instant;
 
 use bevy::log::LogPlugin;
@@ -10,10 +11,10 @@ use bevy::prelude::*;
 use bevy_egui::input::EguiInputEvent;
 use bevy_egui::{EguiFullOutput, EguiPostUpdateSet, PrimaryEguiContext, egui};
 use bevy_livestream::prelude::*;
-use bevy_livestream::{PixelFormat, StreamPhase, StreamState, StreamStats};
+use bevy_livestream::{LiveStreamSettings, PixelFormat, StreamPhase, StreamState, StreamStats};
 use common::{LIMIT, SOCKET_FILE, chat, host, test_settings, wait_for_game};
 use livestream_ipc::{LinkEvent, LinkToGame, Server};
-use livestream_protocol::{AudienceEventKind, GameMessage, HostMessage};
+use livestream_protocol::{AudienceEventKind, GameMessage, HostMessage, OutputStatus};
 
 mod common;
 
@@ -46,18 +47,28 @@ fn record_painted_text(outputs: Query<&EguiFullOutput>, mut painted: ResMut<Pain
 /// Fields drop in order: the game before the host, the host before its directory.
 struct UiGame {
     app: App,
-    link: LinkToGame,
+    /// The stand-in host's end, when there is one.
+    link: Option<LinkToGame>,
     /// What the game sent that is not media.
     requests: Vec<GameMessage>,
-    _server: Server,
-    _dir: tempfile::TempDir,
+    _server: Option<Server>,
+    dir: tempfile::TempDir,
 }
 
 impl UiGame {
+    /// A game connected to a stand-in host.
     fn start() -> Self {
+        Self::launch(|_, _| {}, true)
+    }
+
+    /// A game with its settings adjusted (given the test's directory), with
+    /// or without a stand-in host listening.
+    fn launch(adjust: impl FnOnce(&mut LiveStreamSettings, &Path), with_host: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join(SOCKET_FILE);
-        let server = host(&socket);
+        let server = with_host.then(|| host(&socket));
+        let mut settings = test_settings(&socket, GAME, PixelFormat::I420);
+        adjust(&mut settings, dir.path());
         let mut app = App::new();
         app.add_plugins((
             headless_default_plugins().disable::<LogPlugin>(),
@@ -66,7 +77,7 @@ impl UiGame {
                 fps: 60.0,
             },
             LiveStreamPlugin {
-                settings: test_settings(&socket, GAME, PixelFormat::I420),
+                settings,
                 ..default()
             },
             LiveStreamUiPlugin::default(),
@@ -83,13 +94,15 @@ impl UiGame {
         );
         app.finish();
         app.cleanup();
-        let link = wait_for_game(&mut app, &server, GAME);
+        let link = server
+            .as_ref()
+            .map(|server| wait_for_game(&mut app, server, GAME));
         let mut game = Self {
             app,
             link,
             requests: Vec::new(),
             _server: server,
-            _dir: dir,
+            dir,
         };
         game.find("Go live");
         game
@@ -97,7 +110,10 @@ impl UiGame {
 
     fn update(&mut self) {
         self.app.update();
-        for event in self.link.drain() {
+        let Some(link) = &self.link else {
+            return;
+        };
+        for event in link.drain() {
             if let LinkEvent::Message(envelope) = event
                 && !matches!(
                     envelope.message,
@@ -112,11 +128,30 @@ impl UiGame {
     }
 
     fn painted(&self, text: &str) -> Option<egui::Rect> {
+        self.painted_where(|t| t == text)
+    }
+
+    fn painted_where(&self, matches: impl Fn(&str) -> bool) -> Option<egui::Rect> {
         let painted = &self.app.world().resource::<PaintedText>().0;
         painted
             .iter()
-            .find(|(t, _)| t == text)
+            .find(|(t, _)| matches(t))
             .map(|(_, rect)| *rect)
+    }
+
+    /// Runs frames until a text containing `part` is painted; that text's place.
+    fn find_containing(&mut self, part: &str) -> egui::Rect {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            self.update();
+            if let Some(rect) = self.painted_where(|t| t.contains(part)) {
+                return rect;
+            }
+            if Instant::now() > deadline {
+                let painted = &self.app.world().resource::<PaintedText>().0;
+                panic!("no text with {part:?} appeared; painted: {painted:?}");
+            }
+        }
     }
 
     /// Runs frames until `text` is painted; where it is.
@@ -182,7 +217,8 @@ impl UiGame {
     }
 
     fn send(&self, message: HostMessage) {
-        self.link.outbox().send(message).unwrap();
+        let link = self.link.as_ref().expect("a stand-in host");
+        link.outbox().send(message).unwrap();
     }
 
     fn prompt(&self) -> GoLivePrompt {
@@ -236,12 +272,23 @@ fn live_badge_shows_time_state_and_bitrate_and_stops() {
         stats: StreamStats {
             uptime_ms: 65_000,
             bitrate_kbps: 2500,
+            outputs: vec![
+                OutputStatus {
+                    url: "rtmp://ingest.example/app/***".into(),
+                    connected: true,
+                },
+                OutputStatus {
+                    url: "file:/home/ann/Videos/bevy_livestream 2026-12-03 14-05-09.mkv".into(),
+                    connected: true,
+                },
+            ],
             ..default()
         },
     }));
     game.find("LIVE");
     game.find("1:05");
     game.find("live · 2500 kbit/s");
+    game.find("recording to /home/ann/Videos/bevy_livestream 2026-12-03 14-05-09.mkv");
     assert!(game.painted("Go live").is_none());
     game.click("Stop");
     let deadline = Instant::now() + LIMIT;
@@ -341,4 +388,56 @@ fn overlay_shows_chat_and_gifts_scrolls_and_applies_deletions() {
         (after.min - before.min - egui::vec2(200.0, 15.0)).length() < 2.0,
         "title moved from {before:?} to {after:?}"
     );
+}
+
+/// A stand-in `livestream-host` that says why it cannot run and exits 2,
+/// noting each start in `starts`.
+#[cfg(unix)]
+fn failing_host(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let script = dir.join("livestream-host");
+    let starts = dir.join("starts");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho started >> '{}'\necho 'livestream-host: no output given' >&2\nexit 2\n",
+            starts.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[cfg(unix)]
+#[test]
+fn a_host_that_stops_at_once_is_explained_and_retry_starts_it_again() {
+    let mut game = UiGame::launch(
+        |settings, dir| {
+            settings.start_host_on_demand = true;
+            settings.host_binary = Some(failing_host(dir));
+        },
+        false,
+    );
+    let starts = |game: &UiGame| {
+        std::fs::read_to_string(game.dir.path().join("starts"))
+            .map_or(0, |text| text.lines().count())
+    };
+    game.click("Go live");
+    game.click("Start streaming");
+    // The player reads the host's own words, and the button is usable again.
+    game.find_containing("livestream-host: no output given");
+    game.find_containing("exit status: 2");
+    assert_eq!(starts(&game), 1);
+    game.click("Retry");
+    let deadline = Instant::now() + LIMIT;
+    while starts(&game) < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "Retry did not start the host again"
+        );
+        game.update();
+    }
+    game.find_containing("livestream-host: no output given");
+    game.find("Go live");
 }

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use livestream_control::HostStatus;
-use livestream_testkit::{Reaped, wait_for};
+use livestream_testkit::{Reaped, private_user_dirs, wait_for};
 
 /// Output size and rate of every test stream (small: software rendering).
 pub const SIZE: &str = "320x180";
@@ -55,7 +55,7 @@ impl Host {
     pub fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let socket = dir.join("sock/host.sock");
         let process = Reaped::spawn(
-            Command::new(binary("livestream-host"))
+            private_user_dirs(&mut Command::new(binary("livestream-host")), dir)
                 .envs(env.iter().copied())
                 .stderr(log(dir, "host"))
                 .arg("--headless")

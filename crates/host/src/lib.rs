@@ -24,6 +24,7 @@ pub mod lifecycle;
 pub mod media_backend;
 pub mod messages;
 pub mod meter;
+pub mod recording;
 pub mod settings;
 pub mod status;
 pub mod stream;

@@ -28,7 +28,8 @@ struct RunArgs {
     /// Run without the dashboard window (also the case when no X11 or Wayland display is set).
     #[arg(long)]
     headless: bool,
-    /// RON file with host settings; flags override it.
+    /// RON file with host settings (default: the user's own host.ron in the
+    /// platform's config directory); flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Game socket (default: the `LIVESTREAM_SOCKET` variable, then the per-user default).
@@ -36,7 +37,7 @@ struct RunArgs {
     socket: Option<PathBuf>,
     #[arg(
         long = "output",
-        help = "Output: rtmp://…, srt://… or file:PATH.flv|.mp4|.mkv (repeatable)"
+        help = "Output: rtmp://…, srt://… or file:PATH.flv|.mp4|.mkv (repeatable; none given and none in the config: record each session to the videos directory)"
     )]
     outputs: Vec<String>,
     /// Output size as width x height, e.g. 1280x720.
@@ -83,7 +84,7 @@ enum Command {
 fn settings(args: RunArgs) -> Result<HostSettings, String> {
     let mut settings = match &args.config {
         Some(path) => HostSettings::load(path).map_err(|e| e.to_string())?,
-        None => HostSettings::default(),
+        None => HostSettings::load_user().map_err(|e| e.to_string())?,
     };
     if args.socket.is_some() {
         settings.socket = args.socket;

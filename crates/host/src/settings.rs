@@ -6,6 +6,9 @@ use bevy::prelude::Resource;
 use livestream_interaction::{SourceSpec, SpecError};
 use livestream_media::{MediaConfig, MicSource, Output};
 use serde::{Deserialize, Serialize};
+use tracing::warn;
+
+use crate::recording;
 
 /// Everything the host runs with.
 #[derive(Resource, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,7 +16,9 @@ use serde::{Deserialize, Serialize};
 pub struct HostSettings {
     /// Game socket; `None`: `LIVESTREAM_SOCKET`, then the per-user default.
     pub socket: Option<PathBuf>,
-    /// Outputs (`rtmp://…`, `srt://…`, `file:PATH.flv|.mp4|.mkv`); secrets inside.
+    /// Outputs (`rtmp://…`, `srt://…`, `file:PATH.flv|.mp4|.mkv`); secrets
+    /// inside. None: "Record only", each session to a new file in the
+    /// user's videos directory ([`crate::recording`]).
     pub outputs: Vec<String>,
     /// Output width.
     pub width: u32,
@@ -106,27 +111,74 @@ pub enum SettingsError {
     Invalid(String),
 }
 
+/// The per-user host configuration, read by every host the user starts (by
+/// hand, or by a game on demand) unless `--config` names another:
+/// `$XDG_CONFIG_HOME/bevy_livestream/host.ron` on Linux (`~/.config/…`), the
+/// platform's config directory elsewhere.
+pub fn user_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "bevy_livestream")
+        .map(|dirs| dirs.config_dir().join("host.ron"))
+}
+
+/// Warns when a config file, which may hold stream keys, can be read by
+/// other users, naming the fix.
+#[cfg(unix)]
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        warn!(
+            "{} can be read by other users and may hold stream keys; make it yours alone: chmod 600 '{}'",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_path: &Path) {}
+
 impl HostSettings {
+    /// The per-user configuration ([`user_config_path`]) when it exists, else
+    /// the defaults.
+    pub fn load_user() -> Result<Self, SettingsError> {
+        match user_config_path().filter(|path| path.exists()) {
+            Some(path) => Self::load(&path),
+            None => Ok(Self::default()),
+        }
+    }
+
     /// Reads a RON file; fields left out keep their defaults.
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
         let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
             path: path.to_owned(),
             source,
         })?;
+        warn_if_readable_by_others(path);
         ron::from_str(&text).map_err(|source| SettingsError::Parse {
             path: path.to_owned(),
             source: Box::new(source),
         })
     }
 
-    /// The media configuration for a stream, with the microphone on or off.
-    pub fn media_config(&self, mic_on: bool) -> Result<MediaConfig, SettingsError> {
-        let outputs = self
-            .outputs
+    /// The outputs of a session that starts now: the configured ones, else
+    /// a new "Record only" file.
+    pub fn session_outputs(&self) -> Result<Vec<Output>, SettingsError> {
+        if self.outputs.is_empty() {
+            return Ok(vec![recording::session_output()]);
+        }
+        self.outputs
             .iter()
             .map(|o| Output::parse(o))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|err| SettingsError::Invalid(err.to_string()))?;
+            .map_err(|err| SettingsError::Invalid(err.to_string()))
+    }
+
+    /// The media configuration for a stream that starts now, with the
+    /// microphone on or off.
+    pub fn media_config(&self, mic_on: bool) -> Result<MediaConfig, SettingsError> {
+        let outputs = self.session_outputs()?;
         let mic = if mic_on {
             MicSource::parse(&self.mic).map_err(SettingsError::Invalid)?
         } else {

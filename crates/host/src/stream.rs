@@ -17,6 +17,7 @@ use crate::games::{DisplayStatus, GameConnection, GameStats, SubGame};
 use crate::media_backend::{Media, StreamCounters, StreamSink};
 use crate::messages::{AudioArrived, FrameArrived, StreamCommand};
 use crate::meter::RateMeter;
+use crate::recording;
 use crate::settings::HostSettings;
 use crate::switching::{Candidate, Selection, compare, pick_shown};
 
@@ -216,7 +217,10 @@ impl Streaming {
         let started = settings
             .media_config(mic == MicChoice::On)
             .map_err(|err| err.to_string())
-            .and_then(|config| backend.0.start(config).map_err(|err| err.to_string()));
+            .and_then(|config| {
+                recording::prepare_directories(&config.outputs)?;
+                backend.0.start(config).map_err(|err| err.to_string())
+            });
         match started {
             Ok(sink) => {
                 info!(mic = mic == MicChoice::On, "live");

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use livestream_interaction::{AudienceEvent, AudienceEventKind, SourceState};
 
-use livestream_testkit::{AudienceLog, Ngircd, Reaped, RoomServer, post_json, sibling_binary};
+use livestream_testkit::{
+    AudienceLog, Ngircd, Reaped, RoomServer, post_json, private_user_dirs, sibling_binary,
+};
 
 const HOST: &str = env!("CARGO_BIN_EXE_livestream-host");
 const MOD_TOKEN: &str = "test-moderator-token";
@@ -132,7 +134,7 @@ fn audience_reaches_every_game_once_in_order_and_late_games_get_the_backlog_firs
         &["--mod-token", MOD_TOKEN, "--burst", "50"],
     );
     let _host = Reaped::spawn(
-        Command::new(HOST)
+        private_user_dirs(&mut Command::new(HOST), dir.path())
             .args(["--headless", "--stay"])
             .arg("--output")
             .arg(format!("file:{}", dir.path().join("unused.mkv").display()))

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use livestream_control::{HostStatus, OutputHealth, StreamPhase};
 use livestream_testkit::{
-    NginxRtmp, PulseMic, Reaped, audio_start, frame_counters, probe, sibling_binary, tone_levels,
-    video_frame_times, wait_for,
+    NginxRtmp, PulseMic, Reaped, audio_start, frame_counters, private_user_dirs, probe,
+    sibling_binary, tone_levels, video_frame_times, wait_for,
 };
 
 const HOST: &str = env!("CARGO_BIN_EXE_livestream-host");
@@ -66,7 +66,7 @@ enum Mic<'a> {
 /// Starts the host with a microphone.
 fn host(socket: &Path, outputs: &[String], mic: Mic<'_>) -> Reaped {
     let mut command = Command::new(HOST);
-    command
+    private_user_dirs(&mut command, socket.parent().unwrap().parent().unwrap())
         .stderr(log_file(socket, "host"))
         .arg("--headless")
         .arg("--socket")
@@ -316,9 +316,10 @@ fn a_killed_game_does_not_disturb_the_stream() {
 
 #[test]
 fn bad_settings_are_refused_before_anything_starts() {
-    let output = Command::new(HOST)
+    let dir = tempfile::tempdir().unwrap();
+    let output = private_user_dirs(&mut Command::new(HOST), dir.path())
         .args(["--output", "gopher://nowhere", "--socket"])
-        .arg(tempfile::tempdir().unwrap().path().join("h.sock"))
+        .arg(dir.path().join("h.sock"))
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
@@ -369,7 +370,7 @@ fn launched_games_connect_and_stop_with_the_host() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("sock/host.sock");
     let mut host = Reaped::spawn(
-        Command::new(HOST)
+        private_user_dirs(&mut Command::new(HOST), dir.path())
             .stderr(log_file(&socket, "host"))
             .args(["--headless", "--mic", "none"])
             .arg("--socket")
@@ -437,4 +438,99 @@ fn srt_and_rtmp_outputs_at_once_reach_real_servers() {
     assert_eq!((video.width, video.height), (u64::from(W), u64::from(H)));
     assert!(video.frames >= 15, "{} frames", video.frames);
     assert!(streams.iter().any(|s| s.codec == "aac"), "AAC over SRT");
+}
+
+/// Runs one session: live with `alpha` shown until 30 frames went out, then
+/// stopped; returns the outputs it had.
+fn one_session(socket: &Path) -> Vec<String> {
+    ctl(socket, &["go-live"]);
+    ctl(socket, &["show", "alpha"]);
+    wait_for("30 frames out", Duration::from_secs(30), || {
+        host_status(socket).frames_pushed >= 30
+    });
+    let outputs = host_status(socket)
+        .outputs
+        .into_iter()
+        .map(|output| output.url)
+        .collect();
+    ctl(socket, &["stop"]);
+    wait_for("the stream stopped", Duration::from_secs(30), || {
+        host_status(socket).phase == StreamPhase::Idle
+    });
+    outputs
+}
+
+#[test]
+fn with_no_destination_each_session_is_recorded_to_a_new_file_in_the_videos_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("sock/host.sock");
+    // No --output and an empty per-user config: "Record only".
+    let mut host = host(&socket, &[], Mic::None);
+    wait_for("host socket", Duration::from_secs(20), || socket.exists());
+    let _alpha = game(&socket, "alpha", 0, "320x180", 60);
+    wait_for("the game", Duration::from_secs(20), || {
+        games_connected(&socket) == 1
+    });
+    let videos = dir.path().join("videos");
+    let first = one_session(&socket);
+    let second = one_session(&socket);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(
+        first[0].starts_with(&format!("file:{}/bevy_livestream ", videos.display())),
+        "{first:?}"
+    );
+    assert_ne!(first, second, "a second session never overwrites the first");
+    host.signal("TERM");
+    assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
+
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&videos)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for file in files {
+        let streams = probe(&file);
+        assert!(
+            streams.iter().any(|s| s.codec == "h264" && s.frames >= 30),
+            "{}: {streams:?}",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn the_users_host_ron_is_read_and_one_others_can_read_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("sock/host.sock");
+    let config_dir = dir.path().join("config/bevy_livestream");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let recording = dir.path().join("from-config.mkv");
+    let config = config_dir.join("host.ron");
+    std::fs::write(
+        &config,
+        format!("(outputs: [\"file:{}\"])", recording.display()),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let mut host = host(&socket, &[], Mic::None);
+    wait_for("host socket", Duration::from_secs(20), || socket.exists());
+    let _alpha = game(&socket, "alpha", 0, "320x180", 60);
+    wait_for("the game", Duration::from_secs(20), || {
+        games_connected(&socket) == 1
+    });
+    let outputs = one_session(&socket);
+    assert_eq!(outputs, [format!("file:{}", recording.display())]);
+    host.signal("TERM");
+    assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
+    let log = std::fs::read_to_string(dir.path().join("host.log")).unwrap();
+    assert!(
+        log.contains(&format!("chmod 600 '{}'", config.display())),
+        "{log}"
+    );
+    assert!(probe(&recording).iter().any(|s| s.codec == "h264"));
 }

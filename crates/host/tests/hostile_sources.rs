@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use livestream_control::{HostStatus, StreamPhase};
 use livestream_interaction::AudienceEventKind;
 use livestream_interaction::room_api::FeedFrame;
-use livestream_testkit::{AudienceLog, Reaped, sibling_binary, try_status, wait_for};
+use livestream_testkit::{
+    AudienceLog, Reaped, private_user_dirs, sibling_binary, try_status, wait_for,
+};
 
 const HOST: &str = env!("CARGO_BIN_EXE_livestream-host");
 const FLOOD: usize = 10_000;
@@ -144,7 +146,7 @@ fn garbage_and_floods_are_counted_and_never_stall_the_stream() {
 
     let host_log = dir.path().join("host.log");
     let mut host = Reaped::spawn(
-        Command::new(HOST)
+        private_user_dirs(&mut Command::new(HOST), dir.path())
             .args([
                 "--headless",
                 "--stay",

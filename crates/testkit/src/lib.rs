@@ -91,6 +91,15 @@ pub fn sibling_binary(binary: &Path, name: &str) -> PathBuf {
     path
 }
 
+/// Points a child's per-user directories into `dir` (`dir/config` for
+/// `host.ron`, `dir/videos` for "Record only"), so a test never reads or
+/// writes the real user's.
+pub fn private_user_dirs<'a>(command: &'a mut Command, dir: &Path) -> &'a mut Command {
+    command
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_VIDEOS_DIR", dir.join("videos"))
+}
+
 /// Runs `HOST ctl --socket SOCKET ARGS…`; its JSON answer, or its error text.
 pub fn try_ctl(host: &Path, socket: &Path, args: &[&str]) -> Result<serde_json::Value, String> {
     let output = Command::new(host)

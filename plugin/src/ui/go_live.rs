@@ -18,6 +18,8 @@ pub(crate) const MIC: &str = "Also stream my microphone";
 pub(crate) const NOT_NOW: &str = "Not now";
 /// Text of the badge's stop button.
 pub(crate) const STOP: &str = "Stop";
+/// Text of the button that tries going live again after a failure.
+pub(crate) const RETRY: &str = "Retry";
 
 /// The player's choices in the Go-live pop-up; kept in memory until the game
 /// restarts (a game drawing its own UI may read it).
@@ -88,7 +90,7 @@ pub(crate) fn go_live_ui(
         egui::Frame::popup(ui.style()).show(ui, |ui| {
             match live.stream.as_ref().filter(|_| live.is_live()) {
                 Some(state) => badge(ui, state, &mut requests),
-                None => go_live_button(ui, &live, &mut prompt),
+                None => go_live_button(ui, &live, &mut prompt, &mut requests),
             }
         });
     });
@@ -98,7 +100,12 @@ pub(crate) fn go_live_ui(
     Ok(())
 }
 
-fn go_live_button(ui: &mut egui::Ui, live: &LiveStream, prompt: &mut GoLivePrompt) {
+fn go_live_button(
+    ui: &mut egui::Ui,
+    live: &LiveStream,
+    prompt: &mut GoLivePrompt,
+    requests: &mut MessageWriter<LiveStreamRequest>,
+) {
     let waiting = matches!(live.connection, HostConnection::StartingHost);
     ui.horizontal(|ui| {
         dot(ui, RED);
@@ -112,12 +119,22 @@ fn go_live_button(ui: &mut egui::Ui, live: &LiveStream, prompt: &mut GoLivePromp
     if waiting {
         ui.label("starting the stream host…");
     }
-    if let Some(state) = &live.stream
-        && let StreamPhase::Error { .. } = state.phase
-    {
-        ui.colored_label(egui::Color32::LIGHT_RED, phase_text(state));
-    } else if let Some(error) = &live.last_error {
-        ui.colored_label(egui::Color32::LIGHT_RED, error);
+    let failure = match &live.stream {
+        Some(state) if matches!(state.phase, StreamPhase::Error { .. }) => Some(phase_text(state)),
+        _ => live.last_error.clone(),
+    };
+    if let Some(failure) = failure.filter(|_| !waiting) {
+        ui.colored_label(egui::Color32::LIGHT_RED, failure);
+        // The same choices as the last attempt: one click, no pop-up.
+        if ui.button(RETRY).clicked() {
+            requests.write(LiveStreamRequest::GoLive {
+                mic: if prompt.mic {
+                    MicChoice::On
+                } else {
+                    MicChoice::Off
+                },
+            });
+        }
     }
 }
 
@@ -140,6 +157,11 @@ fn badge(ui: &mut egui::Ui, state: &StreamState, requests: &mut MessageWriter<Li
         phase_text(state),
         state.stats.bitrate_kbps
     ));
+    for output in &state.stats.outputs {
+        if let Some(path) = output.url.strip_prefix("file:") {
+            ui.label(format!("recording to {path}"));
+        }
+    }
 }
 
 fn popup(
