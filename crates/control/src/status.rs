@@ -34,7 +34,8 @@ pub struct HostStatus {
     /// Frames handed to the encoder, repeats included.
     pub frames_pushed: u64,
     /// Of [`frames_pushed`](Self::frames_pushed), repeats of the previous
-    /// picture (nothing shown, or no new frame in time).
+    /// picture (nothing shown, or no new frame in time), and the black slate
+    /// pushed from going live until the first game frame.
     pub frames_repeated: u64,
     /// Frames the shown game sent that never reached the encoder: a newer
     /// frame took their output slot, or they came before the pipeline ran.

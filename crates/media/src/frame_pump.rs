@@ -1,5 +1,8 @@
 //! The frame pump thread: at every output slot, pushes the frame the
 //! [`FrameSchedule`] picked (or the last one again) into the video appsrc.
+//! Until the first game frame arrives it pushes a black slate at the output
+//! rate, so an ingest sees video from the stream's first second (never an
+//! audio-only stream while the player picks a game).
 
 use core::time::Duration;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +11,7 @@ use std::thread::JoinHandle;
 
 use gstreamer as gst;
 use gstreamer_app as gst_app;
-use livestream_protocol::PixelFormat;
+use livestream_protocol::{PixelFormat, VideoFrameHeader};
 use tracing::debug;
 
 use crate::clock::running_now;
@@ -32,6 +35,9 @@ const AAC_DECODE_DELAY_NS: u64 = 1_600 * 1_000_000_000 / AUDIO_RATE as u64;
 /// Longest the pump sleeps before looking at the clock and its frames again.
 const IDLE_POLL: Duration = Duration::from_millis(5);
 
+/// The source id of the slate (games are numbered from 1).
+const SLATE_SOURCE: u64 = u64::MAX;
+
 /// The frames waiting for their slot, shared by the submitter and the pump.
 pub(crate) type SharedSchedule = Arc<Mutex<FrameSchedule<VideoFrame>>>;
 
@@ -48,12 +54,26 @@ struct FramePump {
     last: Option<VideoFrame>,
     /// The format and size the appsrc's caps announce.
     caps_of: Option<(PixelFormat, u32, u32)>,
+    /// Black at the output size, pushed until the first frame arrives.
+    slate: VideoFrame,
+    /// When the next slate is due (running time), once the pump has started.
+    next_slate_ns: Option<u64>,
+}
+
+/// A black I420 picture of `width` × `height` (BT.601 limited range).
+fn black_slate(width: u32, height: u32) -> VideoFrame {
+    let header = VideoFrameHeader::packed(PixelFormat::I420, width, height);
+    let luma = (width * height) as usize;
+    let mut pixels = vec![16u8; luma];
+    pixels.resize(luma + luma / 2, 128);
+    VideoFrame::new(SLATE_SOURCE, header, pixels)
 }
 
 /// Starts the pump thread, which runs until `stop`.
 pub(crate) fn spawn(
     pipeline: &gst::Pipeline,
     graph: &Graph,
+    (width, height): (u32, u32),
     fps: u32,
     schedule: SharedSchedule,
     stats: Arc<MediaStats>,
@@ -69,6 +89,8 @@ pub(crate) fn spawn(
         state: PumpState::default(),
         last: None,
         caps_of: None,
+        slate: black_slate(width, height),
+        next_slate_ns: None,
     };
     std::thread::Builder::new()
         .name("livestream-frame-pump".into())
@@ -84,23 +106,40 @@ pub(crate) fn spawn(
 
 impl FramePump {
     /// The next slot due (its time and new frame, if any), or `None` after
-    /// sleeping a little when none is.
-    fn next_slot(&self) -> Option<(u64, Option<VideoFrame>)> {
-        let step = running_now(&self.pipeline).map(|now| {
-            self.schedule
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .step(now)
-        });
+    /// sleeping a little when none is. Before the first frame, pushes the
+    /// slate when one is due.
+    fn next_slot(&mut self) -> Option<(u64, Option<VideoFrame>)> {
+        let Some(now) = running_now(&self.pipeline) else {
+            std::thread::sleep(IDLE_POLL);
+            return None;
+        };
+        let period = 1_000_000_000 / u64::from(self.fps);
+        let step = {
+            let mut schedule = self.schedule.lock().unwrap_or_else(PoisonError::into_inner);
+            let step = schedule.step(now);
+            if matches!(step, PumpStep::Idle) {
+                let slate_pts = *self.next_slate_ns.get_or_insert(now);
+                if now >= slate_pts {
+                    // Under the lock: no frame can start the grid before this slate ends.
+                    schedule.start_no_earlier_than(slate_pts + period);
+                    self.next_slate_ns = Some(slate_pts + period);
+                    drop(schedule);
+                    let slate = self.slate.clone();
+                    self.push(&slate, slate_pts, false, true);
+                    return None;
+                }
+            }
+            step
+        };
         match step {
-            None | Some(PumpStep::Idle) => std::thread::sleep(IDLE_POLL),
-            Some(PumpStep::Wait(ns)) => std::thread::sleep(Duration::from_nanos(ns).min(IDLE_POLL)),
-            Some(PumpStep::Emit {
+            PumpStep::Idle => std::thread::sleep(IDLE_POLL),
+            PumpStep::Wait(ns) => std::thread::sleep(Duration::from_nanos(ns).min(IDLE_POLL)),
+            PumpStep::Emit {
                 pts_ns,
                 frame,
                 superseded,
                 delay_ns,
-            }) => {
+            } => {
                 self.stats
                     .frames_superseded
                     .fetch_add(superseded, Ordering::Relaxed);
@@ -119,12 +158,25 @@ impl FramePump {
         if let Some(frame) = fresh {
             self.last = Some(frame);
         }
-        let Some(frame) = self.last.as_ref() else {
+        let Some(frame) = self.last.clone() else {
             return;
         };
-        if matches!(action, TickAction::Wait) {
-            return;
-        }
+        let keyframe = match action {
+            TickAction::Wait => return,
+            TickAction::Fresh { keyframe } => keyframe,
+            TickAction::Repeat => false,
+        };
+        self.push(
+            &frame,
+            pts_ns,
+            keyframe,
+            matches!(action, TickAction::Repeat),
+        );
+    }
+
+    /// Pushes `frame` for the slot at `pts_ns`; `repeat` counts it as a
+    /// repeated picture (the last frame again, or the slate).
+    fn push(&mut self, frame: &VideoFrame, pts_ns: u64, keyframe: bool, repeat: bool) {
         let shape = frame.shape();
         if self.caps_of != Some(shape) {
             let (format, width, height) = shape;
@@ -132,7 +184,7 @@ impl FramePump {
                 .set_caps(Some(&video_caps(format, width, height, self.fps)));
             self.caps_of = Some(shape);
         }
-        if let TickAction::Fresh { keyframe: true } = action {
+        if keyframe {
             force_keyframe(&self.encoder);
             self.stats.keyframes_forced.fetch_add(1, Ordering::Relaxed);
         }
@@ -149,7 +201,7 @@ impl FramePump {
             return;
         }
         self.stats.frames_pushed.fetch_add(1, Ordering::Relaxed);
-        if matches!(action, TickAction::Repeat) {
+        if repeat {
             self.stats.frames_repeated.fetch_add(1, Ordering::Relaxed);
         }
     }

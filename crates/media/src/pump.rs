@@ -52,6 +52,8 @@ pub struct FrameSchedule<T> {
     period_ns: u64,
     /// Presentation time of slot 0: the first frame's capture time.
     origin_ns: Option<u64>,
+    /// Slot 0 starts no earlier than this (after the slates already pushed).
+    floor_ns: u64,
     /// Slot of the latest frame placed.
     last_slot: Option<u64>,
     /// The next slot to emit.
@@ -87,6 +89,7 @@ impl<T> FrameSchedule<T> {
         Self {
             period_ns: 1_000_000_000 / u64::from(fps.max(1)),
             origin_ns: None,
+            floor_ns: 0,
             last_slot: None,
             next_slot: 0,
             waiting: VecDeque::with_capacity(MAX_WAITING + 1),
@@ -100,7 +103,7 @@ impl<T> FrameSchedule<T> {
     /// frames were dropped to stay bounded.
     pub fn push(&mut self, frame: T, capture_ns: u64, arrival_ns: u64) -> u64 {
         let capture_ns = capture_ns.min(arrival_ns);
-        let origin = *self.origin_ns.get_or_insert(capture_ns);
+        let origin = *self.origin_ns.get_or_insert(capture_ns.max(self.floor_ns));
         let position = capture_ns.saturating_sub(origin) as f64 / self.period_ns as f64;
         let slot = match self.last_slot {
             Some(last) if ((last + 1) as f64 - position).abs() <= SLOT_TOLERANCE => last + 1,
@@ -119,6 +122,19 @@ impl<T> FrameSchedule<T> {
             dropped += 1;
         }
         dropped
+    }
+
+    /// Makes the grid start no earlier than `pts_ns` (running time): the
+    /// pump pushed pictures of its own (the slate) up to there before the
+    /// first frame arrived, and the output's timestamps only go forward.
+    /// No effect once the grid exists.
+    pub fn start_no_earlier_than(&mut self, pts_ns: u64) {
+        self.floor_ns = self.floor_ns.max(pts_ns);
+    }
+
+    /// Whether no frame has arrived yet (there is no grid).
+    pub fn is_idle(&self) -> bool {
+        self.origin_ns.is_none()
     }
 
     /// The current playout delay in ns: how long after its presentation time
@@ -411,5 +427,25 @@ mod tests {
         assert_eq!(pump.tick(Some(2)), TickAction::Fresh { keyframe: true });
         assert_eq!(pump.tick(Some(2)), TickAction::Fresh { keyframe: false });
         assert_eq!(pump.keyframes_forced, 1);
+    }
+
+    #[test]
+    fn the_first_frame_after_the_slate_starts_the_grid_no_earlier_than_the_slate_ended() {
+        let mut schedule = FrameSchedule::new(30);
+        assert!(schedule.is_idle());
+        // The slate went out up to 500 ms; the first frame was captured at 480 ms.
+        schedule.start_no_earlier_than(500 * MS);
+        schedule.push("first", 480 * MS, 490 * MS);
+        assert!(!schedule.is_idle());
+        let PumpStep::Emit { pts_ns, frame, .. } = schedule.step(600 * MS) else {
+            panic!("slot 0 is due");
+        };
+        assert_eq!((pts_ns, frame), (500 * MS, Some("first")));
+        // Later frames keep their own times.
+        schedule.push("second", 480 * MS + PERIOD, 530 * MS);
+        let PumpStep::Emit { pts_ns, frame, .. } = schedule.step(700 * MS) else {
+            panic!("slot 1 is due");
+        };
+        assert_eq!((pts_ns, frame), (500 * MS + PERIOD, Some("second")));
     }
 }

@@ -7,7 +7,7 @@ use core::sync::atomic::AtomicU64;
 pub struct MediaStats {
     /// Frames pushed to the encoder.
     pub frames_pushed: AtomicU64,
-    /// Of those, repeats of the previous frame.
+    /// Of those, repeats of the previous frame, and the slate before the first one.
     pub frames_repeated: AtomicU64,
     /// Frames received but never streamed: a newer frame was due at the
     /// same output slot (the game delivers faster than the output rate, or

@@ -88,6 +88,7 @@ impl Streamer {
         let pump_thread = frame_pump::spawn(
             &pipeline,
             &graph,
+            (config.width, config.height),
             config.fps,
             schedule.clone(),
             stats.clone(),

@@ -158,6 +158,56 @@ fn files_keep_a_constant_rate_through_a_switch_and_a_gap() {
 }
 
 #[test]
+fn video_starts_with_the_stream_before_any_game_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let mkv = dir.path().join("out.mkv");
+    let streamer = Streamer::start(config(
+        &[format!("file:{}", mkv.display())],
+        MicSource::None,
+    ))
+    .unwrap();
+    let pushed = |streamer: &Streamer| {
+        streamer
+            .stats()
+            .frames_pushed
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    // No game shown yet: the slate goes out at the output rate.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while pushed(&streamer) < u64::from(FPS) {
+        assert!(Instant::now() < deadline, "no slate pushed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let slates = pushed(&streamer);
+    let mut tone = Tone::new(440.0, 48_000, 2, 0.3);
+    feed(&streamer, 1, 0, 1.0, &mut tone);
+    let keyframes = streamer
+        .stats()
+        .keyframes_forced
+        .load(std::sync::atomic::Ordering::Relaxed);
+    streamer.stop(Duration::from_secs(10)).unwrap();
+
+    assert_eq!(keyframes, 0, "the slate is no switch between games");
+    let counters = frame_counters(&mkv, W, H);
+    let first_game = counters
+        .iter()
+        .position(Option::is_some)
+        .expect("the game's frames follow the slate");
+    assert!(
+        first_game as u64 >= slates.saturating_sub(1),
+        "{first_game} frames before the game's, {slates} slates pushed"
+    );
+    assert!(
+        counters[first_game..]
+            .iter()
+            .filter(|c| c.is_some())
+            .count()
+            >= 10,
+        "{counters:?}"
+    );
+}
+
+#[test]
 fn rtmp_output_reaches_a_real_ingest() {
     let dir = tempfile::tempdir().unwrap();
     let nginx = NginxRtmp::start(&dir.path().join("nginx"));
