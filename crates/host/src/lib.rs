@@ -18,6 +18,7 @@ pub mod audience;
 pub mod children;
 pub mod ctl;
 pub mod dashboard;
+pub mod destinations;
 pub mod display;
 pub mod games;
 pub mod lifecycle;

@@ -8,6 +8,7 @@ use livestream_media::{MediaConfig, MicSource, Output};
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
+use crate::destinations::StreamDestination;
 use crate::recording;
 
 /// Everything the host runs with.
@@ -17,9 +18,12 @@ pub struct HostSettings {
     /// Game socket; `None`: `LIVESTREAM_SOCKET`, then the per-user default.
     pub socket: Option<PathBuf>,
     /// Outputs (`rtmp://…`, `srt://…`, `file:PATH.flv|.mp4|.mkv`); secrets
-    /// inside. None: "Record only", each session to a new file in the
-    /// user's videos directory ([`crate::recording`]).
+    /// inside. With no `destinations` either: "Record only", each session
+    /// to a new file in the user's videos directory ([`crate::recording`]).
     pub outputs: Vec<String>,
+    /// Destinations as a streamer knows them (Twitch, YouTube, a server of
+    /// their own, Record only), in addition to `outputs`.
+    pub destinations: Vec<StreamDestination>,
     /// Output width.
     pub width: u32,
     /// Output height.
@@ -55,6 +59,7 @@ impl Default for HostSettings {
         Self {
             socket: None,
             outputs: Vec::new(),
+            destinations: Vec::new(),
             width: 1280,
             height: 720,
             fps: 30,
@@ -165,14 +170,25 @@ impl HostSettings {
     /// The outputs of a session that starts now: the configured ones, else
     /// a new "Record only" file.
     pub fn session_outputs(&self) -> Result<Vec<Output>, SettingsError> {
-        if self.outputs.is_empty() {
+        if self.outputs.is_empty() && self.destinations.is_empty() {
             return Ok(vec![recording::session_output()]);
         }
-        self.outputs
+        let mut outputs = self
+            .outputs
             .iter()
             .map(|o| Output::parse(o))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|err| SettingsError::Invalid(err.to_string()))
+            .map_err(|err| SettingsError::Invalid(err.to_string()))?;
+        for destination in &self.destinations {
+            destination.check().map_err(SettingsError::Invalid)?;
+            outputs.push(match destination.output_url() {
+                Some(url) => {
+                    Output::parse(&url).map_err(|err| SettingsError::Invalid(err.to_string()))?
+                }
+                None => recording::session_output(),
+            });
+        }
+        Ok(outputs)
     }
 
     /// The media configuration for a stream that starts now, with the
@@ -345,5 +361,35 @@ mod tests {
             settings.media_config(true).unwrap().mic,
             MicSource::TestTone
         );
+    }
+
+    #[test]
+    fn destinations_join_the_outputs_and_keys_stay_out_of_what_is_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("host.ron");
+        std::fs::write(
+            &path,
+            r#"(destinations: [Twitch(key: "live_secret_1"), Custom(server: "rtmp://127.0.0.1:1935/live", key: "secret_2"), RecordOnly])"#,
+        )
+        .unwrap();
+        let settings = HostSettings::load(&path).unwrap();
+        settings.validate().unwrap();
+        let outputs = settings.session_outputs().unwrap();
+        assert_eq!(outputs.len(), 3);
+        let shown: Vec<String> = outputs.iter().map(ToString::to_string).collect();
+        assert!(
+            shown[0].starts_with("rtmps://live.twitch.tv:443/app/"),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().all(|url| !url.contains("secret")),
+            "keys are redacted: {shown:?}"
+        );
+        assert!(shown[2].starts_with("file:"), "{shown:?}");
+        let keyless = HostSettings {
+            destinations: vec![StreamDestination::YouTube { key: String::new() }],
+            ..HostSettings::default()
+        };
+        assert!(refusal(&keyless).contains("no stream key"));
     }
 }

@@ -352,9 +352,16 @@ fn the_stream_follows_the_shown_game_and_switches_without_a_restart() {
     alpha.send_audio(1);
     beta.send_frame(1);
     alpha.send_frame(2);
-    host.step_until("alpha's frames on the stream", |host| {
-        streamed_from(host, alpha.game_id) == [1, 2]
-    });
+    host.step_until(
+        "alpha's frames on the stream, beta's frame counted",
+        |host| {
+            streamed_from(host, alpha.game_id) == [1, 2]
+                && host
+                    .status()
+                    .game("beta")
+                    .is_some_and(|beta| beta.frames == 1)
+        },
+    );
     assert!(streamed_from(&host, beta.game_id).is_empty());
     assert_eq!(host.media.get().audio, [(alpha.game_id, 1)]);
 

@@ -141,6 +141,16 @@ fn build_video(
     encoder.set_property_from_str("pass", "cbr");
     encoder.set_property("bitrate", config.video_kbps);
     encoder.set_property("key-int-max", config.fps * config.keyframe_seconds);
+    // What Twitch's and YouTube's ingest guides ask for: High profile, whatever
+    // the preset (ultrafast alone turns CABAC and 8x8 transforms off, which
+    // makes the stream Constrained Baseline).
+    encoder.set_property("cabac", true);
+    encoder.set_property("dct8x8", true);
+    let profile = caps_filter(
+        &gst::Caps::builder("video/x-h264")
+            .field("profile", "high")
+            .build(),
+    )?;
     let parse = make("h264parse", None)?;
     parse.set_property("config-interval", -1i32);
     let tee = encoded_tee("vtee", stats)?;
@@ -150,6 +160,7 @@ fn build_video(
         &scale,
         &filter,
         &encoder,
+        &profile,
         &parse,
         &tee,
     ];

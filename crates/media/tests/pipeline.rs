@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use livestream_ipc::monotonic_ns;
 use livestream_media::{MediaConfig, MediaEvent, MicSource, Output, Streamer, VideoFrame};
 use livestream_protocol::{AudioChunkHeader, PixelFormat, VideoFrameHeader};
-use livestream_testkit::{NginxRtmp, frame_counters, probe};
+use livestream_testkit::{NginxRtmp, frame_counters, keyframe_times, probe};
 use livestream_testsrc::{pattern, tone::Tone};
 
 const W: u32 = 320;
@@ -205,6 +205,39 @@ fn video_starts_with_the_stream_before_any_game_frame() {
             >= 10,
         "{counters:?}"
     );
+}
+
+#[test]
+fn the_stream_is_what_the_platforms_ingest_guides_ask_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let flv = dir.path().join("out.flv");
+    let streamer = Streamer::start(config(
+        &[format!("file:{}", flv.display())],
+        MicSource::TestTone,
+    ))
+    .unwrap();
+    let mut tone = Tone::new(440.0, 48_000, 2, 0.3);
+    feed(&streamer, 1, 0, 4.5, &mut tone);
+    streamer.stop(Duration::from_secs(10)).unwrap();
+    let streams = probe(&flv);
+    let video = streams.iter().find(|s| s.codec == "h264").expect("h264");
+    assert_eq!(
+        (video.profile.as_str(), video.pix_fmt.as_str()),
+        ("High", "yuv420p"),
+        "{video:?}"
+    );
+    let audio = streams.iter().find(|s| s.codec == "aac").expect("aac");
+    assert_eq!(
+        (audio.profile.as_str(), audio.sample_rate, audio.channels),
+        ("LC", 48_000, 2),
+        "{audio:?}"
+    );
+    // A keyframe every 2 s.
+    let keyframes = keyframe_times(&flv);
+    assert!(keyframes.len() >= 3, "{keyframes:?}");
+    for pair in keyframes.windows(2) {
+        assert!((pair[1] - pair[0] - 2.0).abs() < 0.1, "{keyframes:?}");
+    }
 }
 
 #[test]

@@ -519,13 +519,21 @@ pub struct ProbedStream {
     pub frames: u64,
     /// Average frame rate as ffprobe reports it (`15/1`).
     pub rate: String,
+    /// Codec profile (`High`, `LC`).
+    pub profile: String,
+    /// Pixel format (video: `yuv420p`).
+    pub pix_fmt: String,
+    /// Samples per second (audio).
+    pub sample_rate: u64,
+    /// Channels (audio).
+    pub channels: u64,
 }
 
 /// Probes every stream of a file, counting frames by decoding.
 pub fn probe(path: &Path) -> Vec<ProbedStream> {
     let output = Command::new("ffprobe")
         .args(["-v", "error", "-count_frames", "-show_entries"])
-        .arg("stream=codec_name,width,height,nb_read_frames,avg_frame_rate")
+        .arg("stream=codec_name,width,height,nb_read_frames,avg_frame_rate,profile,pix_fmt,sample_rate,channels")
         .args(["-of", "json"])
         .arg(path)
         .output()
@@ -550,7 +558,35 @@ pub fn probe(path: &Path) -> Vec<ProbedStream> {
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0),
             rate: s["avg_frame_rate"].as_str().unwrap_or_default().to_owned(),
+            profile: s["profile"].as_str().unwrap_or_default().to_owned(),
+            pix_fmt: s["pix_fmt"].as_str().unwrap_or_default().to_owned(),
+            sample_rate: s["sample_rate"]
+                .as_str()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+            channels: s["channels"].as_u64().unwrap_or(0),
         })
+        .collect()
+}
+
+/// Times (s) of the first video stream's keyframes.
+pub fn keyframe_times(path: &Path) -> Vec<f64> {
+    let output = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-skip_frame",
+            "nokey",
+            "-select_streams",
+            "v:0",
+        ])
+        .args(["-show_entries", "frame=pts_time", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
         .collect()
 }
 
