@@ -41,7 +41,8 @@ echo "demo: audience room at $room/rooms/demo (open it in a browser to chat)"
 post() { curl -s -o /dev/null -H 'Content-Type: application/json' --data-binary "$1" "$room/rooms/demo/post"; }
 socket="$DEMO_DIR/sock/host.sock"
 recording="$DEMO_DIR/demo.mkv"
-"$bin/livestream-host" --headless --socket "$socket" --output "$ingest" --output "file:$recording" \
+# The demo runs on the embedded defaults, never on the user's own host.ron.
+XDG_CONFIG_HOME="$DEMO_DIR/config" "$bin/livestream-host" --headless --socket "$socket" --output "$ingest" --output "file:$recording" \
   --size 640x360 --fps 30 --bitrate 1500 --mic test-tone \
   --interaction "ws://${room#http://}/rooms/demo/ws" 2> "$DEMO_DIR/host.log" &
 pids+=($!)

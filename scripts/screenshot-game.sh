@@ -29,7 +29,7 @@ trap cleanup EXIT INT TERM
 
 socket="$work/sock/host.sock"
 recording="$work/stream.mkv"
-"$bin/livestream-host" --headless --socket "$socket" --output "file:$recording" \
+XDG_CONFIG_HOME="$work/config" "$bin/livestream-host" --headless --socket "$socket" --output "file:$recording" \
   --size "$size" --fps 15 --mic none 2> "$work/host.log" &
 pids+=($!)
 for _ in $(seq 100); do [[ -S $socket ]] && break; sleep 0.1; done
