@@ -10,7 +10,7 @@ use livestream_protocol::{Capabilities, DisplayReason, GameMessage, MicChoice, V
 use tracing::{info, info_span, warn};
 
 use crate::media_backend::SharedPayload;
-use crate::messages::{AudioArrived, DisplayReported, FrameArrived, StreamCommand};
+use crate::messages::{AudioArrived, DisplayCommand, DisplayReported, FrameArrived, StreamCommand};
 
 /// A connected game.
 #[derive(Component, Debug, Clone)]
@@ -103,7 +103,10 @@ pub fn accept_games(mut commands: Commands, server: Res<GameServer>, mut seen: R
 
 /// Reads every game's messages and turns each into a host message: display
 /// reports, frames, audio, and requests to go live or stop. A game whose
-/// link closed is despawned.
+/// link closed is despawned. A game that asks to go live is the one the
+/// player is looking at (they pressed its button), so it is shown too: the
+/// stream starts with its picture even where no window manager reports
+/// focus.
 pub fn receive_from_games(
     mut commands: Commands,
     games: Query<(Entity, &SubGame, &GameConnection)>,
@@ -111,6 +114,7 @@ pub fn receive_from_games(
     mut frames: MessageWriter<FrameArrived>,
     mut audio: MessageWriter<AudioArrived>,
     mut stream_commands: MessageWriter<StreamCommand>,
+    mut display_commands: MessageWriter<DisplayCommand>,
 ) {
     for (entity, game, link) in &games {
         let span = info_span!("game", id = game.game_id, name = %game.name);
@@ -151,6 +155,9 @@ pub fn receive_from_games(
                 }
                 GameMessage::GoLive { mic } => {
                     info!(mic = matches!(mic, MicChoice::On), "game asks to go live");
+                    display_commands.write(DisplayCommand::Show {
+                        game_id: game.game_id,
+                    });
                     stream_commands.write(StreamCommand::GoLive { mic });
                 }
                 GameMessage::StopStream => {

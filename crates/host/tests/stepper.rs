@@ -515,6 +515,11 @@ fn a_game_goes_live_with_the_microphone_and_stops_and_every_game_is_told() {
     });
     assert_eq!(host.media.get().starts, [true], "the microphone is on");
     let status = host.status();
+    assert_eq!(
+        status.shown.as_deref(),
+        Some("player"),
+        "the game whose button was pressed is shown"
+    );
     assert!(status.mic && status.is_live());
     assert_eq!(status.outputs.len(), 1);
     assert_eq!(status.outputs[0].health, OutputHealth::Up);

@@ -91,6 +91,30 @@ pub fn sibling_binary(binary: &Path, name: &str) -> PathBuf {
     path
 }
 
+/// The processes whose command line has an argument equal to `arg` (read
+/// from `/proc`): how a test finds, and checks the arguments of, processes
+/// it did not start itself (a host a game started on demand).
+pub fn processes_with_arg(arg: &OsStr) -> Vec<(u32, Vec<String>)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+            args.contains(&arg.as_encoded_bytes()).then(|| {
+                let args = args
+                    .iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect();
+                (pid, args)
+            })
+        })
+        .collect()
+}
+
 /// Points a child's per-user directories into `dir` (`dir/config` for
 /// `host.ron`, `dir/videos` for "Record only"), so a test never reads or
 /// writes the real user's.
@@ -679,6 +703,18 @@ impl Xvfb {
     /// The value for `DISPLAY`.
     pub fn display(&self) -> String {
         format!(":{}", self.display)
+    }
+
+    /// Clicks the primary button at (`x`, `y`) the way a player does: the
+    /// pointer moves there, then presses and releases (`xdotool`, through `XTest`).
+    pub fn click(&self, x: u32, y: u32) {
+        let status = Command::new("xdotool")
+            .env("DISPLAY", self.display())
+            .args(["mousemove", "--sync", &x.to_string(), &y.to_string()])
+            .args(["click", "1"])
+            .status()
+            .expect("xdotool");
+        assert!(status.success(), "xdotool could not click at {x},{y}");
     }
 
     /// The whole screen now, as RGB (3 bytes a pixel) at the screen's size.
