@@ -24,6 +24,10 @@ pub struct LiveStreamSettings {
     pub start_host_on_demand: bool,
     /// Host binary to start on demand; `None` looks next to the game binary, then on `PATH`.
     pub host_binary: Option<PathBuf>,
+    /// The user's host settings, which the game reads before any host runs
+    /// to know whether to ask the player where to stream; `None` is the
+    /// per-user `host.ron` every host reads.
+    pub host_config: Option<PathBuf>,
     /// Largest picture sent to the host, in pixels; bigger views are scaled down on the GPU
     /// (aspect kept, never scaled up). The host scales to the stream's size itself.
     pub max_capture_size: (u32, u32),
@@ -71,6 +75,7 @@ impl Default for LiveStreamSettings {
             socket: None,
             start_host_on_demand: true,
             host_binary: None,
+            host_config: None,
             max_capture_size: (1280, 720),
             pixel_format: PixelFormat::I420,
             conversion: Conversion::Auto,

@@ -10,7 +10,7 @@ use bevy::app::AppExit;
 use bevy::prelude::*;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use livestream_ipc::{Connection, LinkConfig, LinkEvent, LinkToHost, connect};
-use livestream_protocol::{Backoff, GameMessage, Hello, HostMessage, MicChoice};
+use livestream_protocol::{Backoff, GameMessage, Hello, HostMessage, MicChoice, StreamDestination};
 use tracing::{debug, info, warn};
 
 use crate::LiveStreamSettings;
@@ -214,6 +214,9 @@ pub(crate) struct HostSession {
     start_host_on_demand: bool,
     /// A go-live asked for while no host was connected; sent on connect.
     pending_go_live: Option<MicChoice>,
+    /// A destination chosen while no host was connected; sent on connect,
+    /// before the go-live.
+    pending_destination: Option<(StreamDestination, bool)>,
 }
 
 impl HostSession {
@@ -227,6 +230,7 @@ impl HostSession {
             link: None,
             start_host_on_demand: settings.start_host_on_demand,
             pending_go_live: None,
+            pending_destination: None,
         }
     }
 
@@ -255,6 +259,12 @@ pub(crate) fn accept_connection(
                 live.connection = HostConnection::Connected { game_id };
                 live.last_error = None;
                 session.send(GameMessage::Display(display.report()));
+                if let Some((destination, remember)) = session.pending_destination.take() {
+                    session.send(GameMessage::ChooseDestination {
+                        destination,
+                        remember,
+                    });
+                }
                 if let Some(mic) = session.pending_go_live.take() {
                     session.send(GameMessage::GoLive { mic });
                 }
@@ -347,7 +357,24 @@ pub(crate) fn send_requests(
     mut session: ResMut<HostSession>,
 ) {
     for request in requests.read() {
-        match (*request, session.link.is_some()) {
+        match (request.clone(), session.link.is_some()) {
+            (
+                LiveStreamRequest::ChooseDestination {
+                    destination,
+                    remember,
+                },
+                true,
+            ) => session.send(GameMessage::ChooseDestination {
+                destination,
+                remember,
+            }),
+            (
+                LiveStreamRequest::ChooseDestination {
+                    destination,
+                    remember,
+                },
+                false,
+            ) => session.pending_destination = Some((destination, remember)),
             (LiveStreamRequest::GoLive { mic }, true) => session.send(GameMessage::GoLive { mic }),
             (LiveStreamRequest::GoLive { mic }, false) => {
                 if session.start_host_on_demand {

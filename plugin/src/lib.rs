@@ -26,6 +26,7 @@ mod config;
 mod connection;
 mod display;
 pub mod headless;
+mod host_config;
 mod host_process;
 mod plugin;
 mod route;
@@ -46,13 +47,16 @@ pub use livestream_protocol::Visibility as GameVisibility;
 pub use livestream_protocol::frame_code;
 pub use livestream_protocol::{
     AudienceEvent, AudienceEventKind, AudienceUser, DisplayReason, MediaRequest, MicChoice,
-    PixelFormat, StreamPhase, StreamState, StreamStats,
+    PixelFormat, StreamDestination, StreamPhase, StreamState, StreamStats,
 };
 pub use state::{
     AudienceMessage, DisplayChanged, HostConnection, LiveStream, LiveStreamRequest,
     LiveStreamStats, StreamStateChanged,
 };
-pub use ui::{AudienceFeed, ChatLine, GoLivePrompt, Highlight, LiveStreamUiPlugin};
+pub use ui::{
+    AudienceFeed, ChatLine, DestinationForm, DestinationKind, GoLivePrompt, Highlight,
+    LiveStreamUiPlugin,
+};
 
 /// Everything a game usually needs: `use bevy_livestream::prelude::*;`.
 pub mod prelude {

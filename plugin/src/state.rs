@@ -4,7 +4,8 @@
 
 use bevy::prelude::*;
 use livestream_protocol::{
-    AudienceEvent, DisplayReason, MediaRequest, MicChoice, StreamState, Visibility,
+    AudienceEvent, DisplayReason, MediaRequest, MicChoice, StreamDestination, StreamState,
+    Visibility,
 };
 
 /// State of the link to `livestream-host`.
@@ -89,8 +90,16 @@ impl LiveStream {
 }
 
 /// What the player (or the game) asks of the stream: write it as a Message.
-#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
 pub enum LiveStreamRequest {
+    /// Stream to `destination` from the next go-live (the pop-up's first-run
+    /// step); `remember` keeps it in the user's `host.ron`.
+    ChooseDestination {
+        /// Where to.
+        destination: StreamDestination,
+        /// Keep it for the next sessions.
+        remember: bool,
+    },
     /// Start streaming; starts a host when none runs (if allowed by the settings).
     GoLive {
         /// Whether the microphone joins the stream.

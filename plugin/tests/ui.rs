@@ -11,7 +11,9 @@ use bevy::prelude::*;
 use bevy_egui::input::EguiInputEvent;
 use bevy_egui::{EguiFullOutput, EguiPostUpdateSet, PrimaryEguiContext, egui};
 use bevy_livestream::prelude::*;
-use bevy_livestream::{LiveStreamSettings, PixelFormat, StreamPhase, StreamState, StreamStats};
+use bevy_livestream::{
+    LiveStreamSettings, PixelFormat, StreamDestination, StreamPhase, StreamState, StreamStats,
+};
 use common::{LIMIT, SOCKET_FILE, chat, host, test_settings, wait_for_game};
 use livestream_ipc::{LinkEvent, LinkToGame, Server};
 use livestream_protocol::{AudienceEventKind, GameMessage, HostMessage, OutputStatus};
@@ -205,6 +207,17 @@ impl UiGame {
         self.pointer_button(pos, false);
     }
 
+    /// Clicks `dx` points right of `text` (the field beside a label), then
+    /// types `typed`.
+    fn type_beside(&mut self, text: &str, dx: f32, typed: &str) {
+        let rect = self.find(text);
+        let pos = egui::pos2(rect.right() + dx, rect.center().y);
+        self.input(egui::Event::PointerMoved(pos));
+        self.pointer_button(pos, true);
+        self.pointer_button(pos, false);
+        self.input(egui::Event::Text(typed.into()));
+    }
+
     /// Presses on `text`, moves by `by` and releases.
     fn drag(&mut self, text: &str, by: egui::Vec2) {
         let from = self.find(text).center();
@@ -284,6 +297,7 @@ fn live_badge_shows_time_state_and_bitrate_and_stops() {
             ],
             ..default()
         },
+        has_destination: true,
     }));
     game.find("LIVE");
     game.find("1:05");
@@ -305,6 +319,7 @@ fn live_badge_shows_time_state_and_bitrate_and_stops() {
         },
         mic: MicChoice::On,
         stats: StreamStats::default(),
+        has_destination: true,
     }));
     game.find("reconnecting (attempt 3, next in 2.0 s) · 0 kbit/s");
 }
@@ -424,6 +439,8 @@ fn a_host_that_stops_at_once_is_explained_and_retry_starts_it_again() {
             .map_or(0, |text| text.lines().count())
     };
     game.click("Go live");
+    // No host.ron yet: where to stream first ("Record only" is ticked).
+    game.click("Continue");
     game.click("Start streaming");
     // The player reads the host's own words, and the button is usable again.
     game.find_containing("livestream-host: no output given");
@@ -440,4 +457,75 @@ fn a_host_that_stops_at_once_is_explained_and_retry_starts_it_again() {
     }
     game.find_containing("livestream-host: no output given");
     game.find("Go live");
+}
+
+#[test]
+fn with_no_destination_the_pop_up_asks_where_to_stream_first_and_masks_the_key() {
+    let mut game = UiGame::start();
+    // The host knows no destination (nothing in its host.ron, no --output).
+    game.send(HostMessage::StreamState(StreamState {
+        phase: StreamPhase::Idle,
+        mic: MicChoice::Off,
+        stats: StreamStats::default(),
+        has_destination: false,
+    }));
+    let deadline = Instant::now() + LIMIT;
+    while game
+        .app
+        .world()
+        .resource::<LiveStream>()
+        .stream
+        .as_ref()
+        .is_none_or(|state| state.has_destination)
+    {
+        assert!(Instant::now() < deadline, "the state never arrived");
+        game.update();
+    }
+    game.click("Go live");
+    game.find("Where to stream");
+    assert!(
+        game.painted("Start streaming").is_none(),
+        "the start step waits"
+    );
+    game.click("My own server (RTMP, RTMPS or SRT)");
+    game.type_beside("Server", 40.0, "rtmps://ingest.example/live");
+    game.type_beside("Stream key", 40.0, "sekrit_key_42");
+    for _ in 0..3 {
+        game.update();
+    }
+    let painted = &game.app.world().resource::<PaintedText>().0;
+    assert!(
+        painted.iter().all(|(text, _)| !text.contains("sekrit")),
+        "the key is masked on screen: {painted:?}"
+    );
+    game.click("Continue");
+    game.click("Start streaming");
+    let deadline = Instant::now() + LIMIT;
+    while game.requests.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the host heard {:?}",
+            game.requests
+        );
+        game.update();
+    }
+    assert_eq!(
+        game.requests,
+        [
+            GameMessage::ChooseDestination {
+                destination: StreamDestination::Custom {
+                    server: "rtmps://ingest.example/live".into(),
+                    key: "sekrit_key_42".into(),
+                },
+                remember: true,
+            },
+            GameMessage::GoLive {
+                mic: MicChoice::Off
+            },
+        ]
+    );
+    assert!(
+        game.prompt().destination.key.is_empty(),
+        "the key is not kept"
+    );
 }

@@ -10,7 +10,9 @@ use livestream_protocol::{Capabilities, DisplayReason, GameMessage, MicChoice, V
 use tracing::{info, info_span, warn};
 
 use crate::media_backend::SharedPayload;
-use crate::messages::{AudioArrived, DisplayCommand, DisplayReported, FrameArrived, StreamCommand};
+use crate::messages::{
+    AudioArrived, DestinationChosen, DisplayCommand, DisplayReported, FrameArrived, StreamCommand,
+};
 
 /// A connected game.
 #[derive(Component, Debug, Clone)]
@@ -115,6 +117,7 @@ pub fn receive_from_games(
     mut audio: MessageWriter<AudioArrived>,
     mut stream_commands: MessageWriter<StreamCommand>,
     mut display_commands: MessageWriter<DisplayCommand>,
+    mut destinations: MessageWriter<DestinationChosen>,
 ) {
     for (entity, game, link) in &games {
         let span = info_span!("game", id = game.game_id, name = %game.name);
@@ -159,6 +162,15 @@ pub fn receive_from_games(
                         game_id: game.game_id,
                     });
                     stream_commands.write(StreamCommand::GoLive { mic });
+                }
+                GameMessage::ChooseDestination {
+                    destination,
+                    remember,
+                } => {
+                    destinations.write(DestinationChosen {
+                        destination,
+                        remember,
+                    });
                 }
                 GameMessage::StopStream => {
                     info!("game asks to stop the stream");

@@ -18,7 +18,6 @@ pub mod audience;
 pub mod children;
 pub mod ctl;
 pub mod dashboard;
-pub mod destinations;
 pub mod display;
 pub mod games;
 pub mod lifecycle;
@@ -30,7 +29,9 @@ pub mod settings;
 pub mod status;
 pub mod stream;
 pub mod switching;
+pub mod user_config;
 
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -57,9 +58,12 @@ use crate::dashboard::{DashboardHostPlugin, DashboardLink, DashboardWindowPlugin
 use crate::games::{GameServer, GamesSeen};
 use crate::lifecycle::TerminationRequested;
 use crate::media_backend::{GStreamerBackend, Media, MediaBackend};
-use crate::messages::{AudioArrived, DisplayCommand, DisplayReported, FrameArrived, StreamCommand};
+use crate::messages::{
+    AudioArrived, DestinationChosen, DisplayCommand, DisplayReported, FrameArrived, StreamCommand,
+};
 use crate::settings::HostSettings;
 use crate::stream::Streaming;
+use crate::user_config::{UserConfig, user_config_path};
 
 /// How often the headless host runs its loop.
 const HEADLESS_LOOP: Duration = Duration::from_millis(4);
@@ -112,6 +116,8 @@ pub struct HostParts {
     pub termination: TerminationRequested,
     /// What streams: GStreamer in the product.
     pub media: Box<dyn MediaBackend>,
+    /// Where a destination the player chose in a game is remembered.
+    pub user_config: Option<PathBuf>,
 }
 
 /// The host's work, the same with or without a window: its resources, its
@@ -157,6 +163,7 @@ impl HostPlugin {
             audience,
             termination,
             media: Box::new(GStreamerBackend),
+            user_config: user_config_path(),
         }))
     }
 
@@ -190,12 +197,15 @@ impl Plugin for HostPlugin {
             return;
         };
         let go_live = parts.settings.go_live_on_start;
+        let mut streaming = Streaming::default();
+        streaming.has_destination = parts.settings.has_destination();
         if let Some(ctl) = parts.ctl {
             app.insert_resource(CtlListener(ctl));
         }
         app.add_message::<StreamCommand>()
             .add_message::<DisplayCommand>()
             .add_message::<DisplayReported>()
+            .add_message::<DestinationChosen>()
             .add_message::<FrameArrived>()
             .add_message::<AudioArrived>()
             .add_message::<LaunchGame>()
@@ -203,10 +213,11 @@ impl Plugin for HostPlugin {
             .insert_resource(GameServer(parts.server))
             .insert_resource(CtlRequests(parts.ctl_requests))
             .insert_resource(Media(parts.media))
+            .insert_resource(UserConfig(parts.user_config))
+            .insert_resource(streaming)
             .insert_resource(parts.children)
             .insert_resource(parts.audience)
             .insert_resource(parts.termination)
-            .init_resource::<Streaming>()
             .init_resource::<GamesSeen>()
             .configure_sets(
                 Update,
@@ -227,6 +238,7 @@ impl Plugin for HostPlugin {
                         games::receive_from_games,
                         games::count_received,
                         display::apply_display_reports,
+                        user_config::apply_chosen_destinations,
                         ctl::handle_ctl,
                         display::apply_display_commands,
                         children::launch_requested_games,

@@ -3,7 +3,9 @@
 //! display status, the counters and the dashboard each read what they need.
 
 use bevy::prelude::*;
-use livestream_protocol::{AudioChunkHeader, DisplayReport, MicChoice, VideoFrameHeader};
+use livestream_protocol::{
+    AudioChunkHeader, DisplayReport, MicChoice, StreamDestination, VideoFrameHeader,
+};
 
 use crate::media_backend::SharedPayload;
 
@@ -29,6 +31,15 @@ pub enum DisplayCommand {
     },
     /// Hide every game (the stream keeps the last frame).
     HideAll,
+}
+
+/// A player picked where to stream in a game's Go-live pop-up.
+#[derive(Message, Debug, Clone)]
+pub struct DestinationChosen {
+    /// Where to (its `Debug` never shows the key).
+    pub destination: StreamDestination,
+    /// Save it in the user's `host.ron` for the next sessions.
+    pub remember: bool,
 }
 
 /// A game reported a change of its display status (focus, visibility, …).

@@ -8,8 +8,10 @@ use livestream_media::{MediaConfig, MicSource, Output};
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
-use crate::destinations::StreamDestination;
+use livestream_protocol::StreamDestination;
+
 use crate::recording;
+use crate::user_config::user_config_path;
 
 /// Everything the host runs with.
 #[derive(Resource, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +105,14 @@ pub enum SettingsError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// The RON file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
     /// The RON file is invalid.
     #[error("invalid host config {path}: {source}")]
     Parse {
@@ -114,15 +124,6 @@ pub enum SettingsError {
     /// A value is out of range or malformed.
     #[error("{0}")]
     Invalid(String),
-}
-
-/// The per-user host configuration, read by every host the user starts (by
-/// hand, or by a game on demand) unless `--config` names another:
-/// `$XDG_CONFIG_HOME/bevy_livestream/host.ron` on Linux (`~/.config/…`), the
-/// platform's config directory elsewhere.
-pub fn user_config_path() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "bevy_livestream")
-        .map(|dirs| dirs.config_dir().join("host.ron"))
 }
 
 /// Warns when a config file, which may hold stream keys, can be read by
@@ -165,6 +166,12 @@ impl HostSettings {
             path: path.to_owned(),
             source: Box::new(source),
         })
+    }
+
+    /// Whether an output or a destination is configured (else a game asks
+    /// the player where to stream, and "Record only" is the default).
+    pub fn has_destination(&self) -> bool {
+        !self.outputs.is_empty() || !self.destinations.is_empty()
     }
 
     /// The outputs of a session that starts now: the configured ones, else

@@ -49,6 +49,9 @@ pub struct Streaming {
     pub switches: u64,
     /// Times an output lost its connection since start (each starts a reconnection).
     pub reconnects: u64,
+    /// Whether an output or destination is configured (games ask the
+    /// player for one otherwise).
+    pub has_destination: bool,
     /// Encoded bytes per second over the last seconds, from the pipeline's counter.
     bitrate: RateMeter,
     /// A switch waiting for the new game's first frame on the stream: (game, since).
@@ -89,6 +92,7 @@ impl Default for Streaming {
             live_since: None,
             switches: 0,
             reconnects: 0,
+            has_destination: false,
             bitrate: RateMeter::new(BITRATE_WINDOW),
             switch_pending: None,
             switch_times_ms: VecDeque::new(),
@@ -179,6 +183,7 @@ impl Streaming {
             phase: self.phase.clone(),
             mic: self.mic,
             stats,
+            has_destination: self.has_destination,
         }
     }
 

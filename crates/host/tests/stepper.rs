@@ -23,8 +23,8 @@ use livestream_ipc::{LinkConfig, LinkEvent, LinkToHost, Server, ServerConfig, co
 use livestream_media::{ElementError, MediaConfig, MediaError, MediaEvent, MicSource};
 use livestream_protocol::{
     AudioChunkHeader, Capabilities, DisplayReason, DisplayReport, GameMessage, Hello, HostMessage,
-    MediaRequest, MicChoice, PROTOCOL_VERSION, PixelFormat, StreamPhase, VideoFrameHeader,
-    Visibility,
+    MediaRequest, MicChoice, PROTOCOL_VERSION, PixelFormat, StreamDestination, StreamPhase,
+    VideoFrameHeader, Visibility,
 };
 
 /// How long any awaited condition may take before the test fails.
@@ -117,6 +117,8 @@ struct Stepper {
     socket: PathBuf,
     ctl: Sender<PendingCtl>,
     media: Recorder,
+    /// Where "Remember" saves (the test's own user config).
+    user_config: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -136,6 +138,7 @@ impl Stepper {
         };
         adjust(&mut settings);
         let server = Server::bind(ServerConfig::new(&socket)).unwrap();
+        let user_config = dir.path().join("config/bevy_livestream/host.ron");
         let (ctl, ctl_requests) = crossbeam_channel::unbounded();
         let media = Recorder::default();
         let audience = Audience::start(&[], settings.audience_history, settings.audience_queue);
@@ -148,6 +151,7 @@ impl Stepper {
             audience,
             termination: TerminationRequested::default(),
             media: Box::new(media.clone()),
+            user_config: Some(user_config.clone()),
         });
         let mut app = App::new();
         app.add_plugins((MinimalPlugins, host));
@@ -156,6 +160,7 @@ impl Stepper {
             socket,
             ctl,
             media,
+            user_config,
             _dir: dir,
         }
     }
@@ -621,4 +626,55 @@ fn a_host_told_to_stay_keeps_running_when_the_games_are_gone() {
     drop(game);
     host.step_until("the game removed", |host| host.status().games.is_empty());
     assert!(host.app.should_exit().is_none());
+}
+
+#[test]
+fn a_destination_chosen_in_a_game_is_streamed_to_and_remembered_for_the_owner_alone() {
+    let mut host = Stepper::with(|settings| settings.outputs.clear());
+    let mut player = host.connect("player");
+    let told = |player: &mut ScriptedGame| {
+        player.poll();
+        player
+            .received
+            .iter()
+            .rev()
+            .find_map(|message| match message {
+                HostMessage::StreamState(state) => Some(state.has_destination),
+                _ => None,
+            })
+    };
+    host.step_until("the game told no destination is set", |_| {
+        told(&mut player) == Some(false)
+    });
+    player.send(GameMessage::ChooseDestination {
+        destination: StreamDestination::Custom {
+            server: "rtmp://127.0.0.1:1935/live".into(),
+            key: "sekrit_key".into(),
+        },
+        remember: true,
+    });
+    player.send(GameMessage::GoLive {
+        mic: MicChoice::Off,
+    });
+    host.step_until("live, and a destination known", |_| {
+        player.phase() == Some(StreamPhase::Live) && told(&mut player) == Some(true)
+    });
+    let status = host.status();
+    assert_eq!(status.outputs.len(), 1, "{status:?}");
+    let url = &status.outputs[0].url;
+    assert!(
+        url.starts_with("rtmp://127.0.0.1:1935/live/") && !url.contains("sekrit"),
+        "{url}"
+    );
+    let saved = std::fs::read_to_string(&host.user_config).unwrap();
+    assert!(saved.contains("sekrit_key"), "{saved}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&host.user_config)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }

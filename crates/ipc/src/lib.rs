@@ -25,7 +25,7 @@ pub use lanes::QueueError;
 pub use link::{CloseReason, Envelope, Link, LinkConfig, LinkEvent, LinkStats, Outbox};
 pub use path::{
     SOCKET_ENV, SOCKET_FILE, SocketDirError, current_uid, default_socket_path, prepare_socket_dir,
-    resolve_socket_path,
+    resolve_socket_path, user_host_config_path,
 };
 pub use payload::{Payload, PayloadPool};
 pub use server::{Connected, GameSlot, LinkToGame, Server, ServerConfig, ServerError, ServerEvent};

@@ -47,6 +47,15 @@ pub fn default_socket_path() -> PathBuf {
     dir.join(SOCKET_FILE)
 }
 
+/// The user's own host settings, `host.ron`, which every host the user
+/// starts reads and games look at before one runs:
+/// `$XDG_CONFIG_HOME/bevy_livestream/host.ron` on Linux (`~/.config/…`), the
+/// platform's config directory elsewhere (`directories`).
+pub fn user_host_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "bevy_livestream")
+        .map(|dirs| dirs.config_dir().join("host.ron"))
+}
+
 /// The socket to use: `LIVESTREAM_SOCKET` if set, else `configured`, else the default.
 pub fn resolve_socket_path(configured: Option<&Path>) -> PathBuf {
     resolve_with(std::env::var_os(SOCKET_ENV), configured)

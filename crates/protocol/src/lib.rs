@@ -11,6 +11,7 @@
 mod audience;
 mod backoff;
 mod codec;
+mod destination;
 pub mod frame_code;
 mod media;
 mod messages;
@@ -23,6 +24,7 @@ pub use codec::{
     DecodeError, DecodedFrame, EncodeError, FramePrefix, MAGIC, MAX_HEADER_LEN, MAX_PAYLOAD_LEN,
     PREFIX_LEN, PROTOCOL_VERSION, decode_frame, decode_header, encode_frame, encode_header,
 };
+pub use destination::StreamDestination;
 pub use media::{
     AudioChunkHeader, AudioFormat, MAX_AUDIO_FRAMES, MAX_CHANNELS, MAX_DIMENSION, MAX_ROW_PADDING,
     MAX_SAMPLE_RATE, PixelFormat, VideoFrameHeader, parse_frame_size,

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audience::{AudienceEvent, MAX_NAME_BYTES, MAX_TEXT_BYTES};
 use crate::media::{AudioChunkHeader, AudioFormat, PixelFormat, VideoFrameHeader};
-use crate::{DecodeError, PROTOCOL_VERSION};
+use crate::{DecodeError, PROTOCOL_VERSION, StreamDestination};
 
 /// Most audience events in one backlog message; a longer backlog is sent in several.
 pub const MAX_BACKLOG_EVENTS: usize = 256;
@@ -156,6 +156,14 @@ pub enum GameMessage {
     },
     /// The player asked to stop the stream.
     StopStream,
+    /// The player picked where to stream (the Go-live pop-up's first-run
+    /// step); sent before the [`GameMessage::GoLive`] it belongs to.
+    ChooseDestination {
+        /// Where to.
+        destination: StreamDestination,
+        /// Keep it in the user's `host.ron` for the next sessions.
+        remember: bool,
+    },
     /// Answer to [`HostMessage::Ping`].
     Pong {
         /// The ping's nonce.
@@ -230,6 +238,9 @@ pub struct StreamState {
     pub mic: MicChoice,
     /// The counters.
     pub stats: StreamStats,
+    /// Whether the host knows where to stream (an output or a destination
+    /// configured); without one a game asks the player first.
+    pub has_destination: bool,
 }
 
 /// Which media the host wants from a game right now.
@@ -327,6 +338,10 @@ impl WireMessage for GameMessage {
                 check_name(reason, "goodbye reason too long", MAX_TEXT_BYTES)?;
                 Ok(PayloadKind::None)
             }
+            Self::ChooseDestination { destination, .. } => {
+                destination.validate().map_err(DecodeError::Invalid)?;
+                Ok(PayloadKind::None)
+            }
             Self::Display(_) | Self::GoLive { .. } | Self::StopStream | Self::Pong { .. } => {
                 Ok(PayloadKind::None)
             }
@@ -345,6 +360,7 @@ impl WireMessage for GameMessage {
             Self::AudioChunk(_) => "audio",
             Self::GoLive { .. } => "go-live",
             Self::StopStream => "stop",
+            Self::ChooseDestination { .. } => "destination",
             Self::Pong { .. } => "pong",
             Self::Goodbye { .. } => "goodbye",
         }

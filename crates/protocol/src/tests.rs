@@ -144,6 +144,23 @@ fn game_message() -> impl Strategy<Value = GameMessage> {
         prop_oneof![Just(MicChoice::On), Just(MicChoice::Off)]
             .prop_map(|mic| GameMessage::GoLive { mic }),
         Just(GameMessage::StopStream),
+        (
+            "[a-z0-9:/._]{0,40}",
+            "[A-Za-z0-9_]{0,40}",
+            0u8..4,
+            any::<bool>()
+        )
+            .prop_map(
+                |(server, key, kind, remember)| GameMessage::ChooseDestination {
+                    destination: match kind {
+                        0 => StreamDestination::Twitch { key },
+                        1 => StreamDestination::YouTube { key },
+                        2 => StreamDestination::Custom { server, key },
+                        _ => StreamDestination::RecordOnly,
+                    },
+                    remember,
+                }
+            ),
         any::<u64>().prop_map(|nonce| GameMessage::Pong { nonce }),
         text(50).prop_map(|reason| GameMessage::Goodbye { reason }),
     ]
@@ -203,6 +220,7 @@ fn host_message() -> impl Strategy<Value = HostMessage> {
                 phase,
                 mic: if mic { MicChoice::On } else { MicChoice::Off },
                 stats,
+                has_destination: mic,
             })
         }),
         (any::<bool>(), any::<bool>(), 1u32..60)

@@ -6,6 +6,9 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 use livestream_protocol::{MicChoice, StreamPhase, StreamState};
 
+use super::destination::{DestinationForm, StepAnswer, WHERE, destination_step};
+use crate::LiveStreamSettings;
+use crate::host_config::names_a_destination;
 use crate::state::{HostConnection, LiveStream, LiveStreamRequest};
 
 /// Text of the Go-live button.
@@ -32,6 +35,23 @@ pub struct GoLivePrompt {
     /// The player answered "Not now" (the pop-up keeps their choices; the
     /// game should not prompt them again by itself).
     pub declined: bool,
+    /// The first-run step: where to stream.
+    pub destination: DestinationForm,
+}
+
+/// Whether the pop-up asks where to stream first: the connected host knows
+/// no destination, or, before a host runs, the user's `host.ron` names none.
+fn needs_destination(live: &LiveStream, settings: &LiveStreamSettings) -> bool {
+    match (&live.stream, &live.connection) {
+        (Some(state), HostConnection::Connected { .. }) => !state.has_destination,
+        // A host that has said nothing yet decides by itself (Record only).
+        (None, HostConnection::Connected { .. }) => false,
+        _ => !settings
+            .host_config
+            .clone()
+            .or_else(livestream_ipc::user_host_config_path)
+            .is_some_and(|path| names_a_destination(&path)),
+    }
 }
 
 /// On air.
@@ -79,6 +99,7 @@ pub(crate) fn uptime_text(uptime_ms: u64) -> String {
 pub(crate) fn go_live_ui(
     mut contexts: EguiContexts,
     live: Res<LiveStream>,
+    settings: Res<LiveStreamSettings>,
     mut prompt: ResMut<GoLivePrompt>,
     mut requests: MessageWriter<LiveStreamRequest>,
 ) -> Result {
@@ -90,32 +111,38 @@ pub(crate) fn go_live_ui(
         egui::Frame::popup(ui.style()).show(ui, |ui| {
             match live.stream.as_ref().filter(|_| live.is_live()) {
                 Some(state) => badge(ui, state, &mut requests),
-                None => go_live_button(ui, &live, &mut prompt, &mut requests),
+                None => {
+                    if go_live_button(ui, &live, &mut prompt, &mut requests) {
+                        prompt.open = true;
+                        prompt.destination.asking = needs_destination(&live, &settings);
+                    }
+                }
             }
         });
     });
-    if prompt.open {
+    if prompt.open && prompt.destination.asking {
+        destination_popup(ctx, &mut prompt);
+    } else if prompt.open {
         popup(ctx, &mut prompt, &mut requests);
     }
     Ok(())
 }
 
+/// Draws the Go-live button and any failure; whether it was clicked.
 fn go_live_button(
     ui: &mut egui::Ui,
     live: &LiveStream,
     prompt: &mut GoLivePrompt,
     requests: &mut MessageWriter<LiveStreamRequest>,
-) {
+) -> bool {
     let waiting = matches!(live.connection, HostConnection::StartingHost);
-    ui.horizontal(|ui| {
-        dot(ui, RED);
-        if ui
-            .add_enabled(!waiting, egui::Button::new(GO_LIVE))
-            .clicked()
-        {
-            prompt.open = true;
-        }
-    });
+    let clicked = ui
+        .horizontal(|ui| {
+            dot(ui, RED);
+            ui.add_enabled(!waiting, egui::Button::new(GO_LIVE))
+                .clicked()
+        })
+        .inner;
     if waiting {
         ui.label("starting the stream host…");
     }
@@ -134,6 +161,32 @@ fn go_live_button(
                     MicChoice::Off
                 },
             });
+        }
+    }
+    clicked
+}
+
+/// The first-run step's window.
+fn destination_popup(ctx: &egui::Context, prompt: &mut GoLivePrompt) {
+    let mut answer = StepAnswer::Pending;
+    egui::Window::new(WHERE)
+        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+        .collapsible(false)
+        .resizable(false)
+        .order(egui::Order::Foreground)
+        .show(ctx, |ui| {
+            answer = destination_step(ui, &mut prompt.destination);
+        });
+    match answer {
+        StepAnswer::Pending => {}
+        StepAnswer::Continue => {
+            prompt.destination.asking = false;
+            prompt.destination.chosen = true;
+        }
+        StepAnswer::NotNow => {
+            prompt.destination.asking = false;
+            prompt.open = false;
+            prompt.declined = true;
         }
     }
 }
@@ -184,6 +237,15 @@ fn popup(
                     } else {
                         MicChoice::Off
                     };
+                    if prompt.destination.chosen
+                        && let Some(destination) = prompt.destination.destination()
+                    {
+                        requests.write(LiveStreamRequest::ChooseDestination {
+                            destination,
+                            remember: prompt.destination.remember,
+                        });
+                        prompt.destination.clear();
+                    }
                     requests.write(LiveStreamRequest::GoLive { mic });
                     prompt.open = false;
                     prompt.declined = false;
@@ -211,6 +273,7 @@ mod tests {
             phase,
             mic: MicChoice::Off,
             stats: StreamStats::default(),
+            has_destination: true,
         };
         let reconnecting = StreamPhase::Reconnecting {
             attempt: 2,

@@ -4,6 +4,7 @@
 //! [`LiveStream`](crate::LiveStream) resource, the [`AudienceFeed`] and the
 //! Messages instead.
 
+mod destination;
 mod feed;
 mod go_live;
 mod overlay;
@@ -11,6 +12,7 @@ mod overlay;
 use bevy::prelude::*;
 use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
 
+pub use destination::{DestinationForm, DestinationKind};
 pub use feed::{AudienceFeed, ChatLine, Highlight};
 pub use go_live::GoLivePrompt;
 

@@ -24,6 +24,8 @@ pub fn test_settings(socket: &Path, name: &str, format: PixelFormat) -> LiveStre
         pixel_format: format,
         audio_output: AudioOutput::Virtual,
         start_host_on_demand: false,
+        // Never the real user's host.ron.
+        host_config: Some(socket.with_file_name("host.ron")),
         ..default()
     }
 }

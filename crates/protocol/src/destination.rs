@@ -1,12 +1,13 @@
 //! Destinations as a streamer knows them: a service and a stream key, or a
-//! server of their own, or "Record only". Each becomes one output URL; the
-//! key stays in the user's `host.ron` (never in argv, and redacted wherever
-//! an output is shown).
+//! server of their own, or "Record only". Each becomes one output URL. The
+//! key is a secret: it travels only in the user's `host.ron` (owner-only) and
+//! over the same-user socket when a player picks a destination in a game,
+//! never in argv, and `Debug` never prints it.
 
 use serde::{Deserialize, Serialize};
 
 /// Where a stream goes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StreamDestination {
     /// Twitch, over RTMPS (its ingest guide's primary endpoint).
     Twitch {
@@ -29,6 +30,20 @@ pub enum StreamDestination {
     RecordOnly,
 }
 
+impl core::fmt::Debug for StreamDestination {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Twitch { .. } => f.write_str("Twitch { key: *** }"),
+            Self::YouTube { .. } => f.write_str("YouTube { key: *** }"),
+            Self::Custom { server, .. } => write!(f, "Custom {{ server: {server:?}, key: *** }}"),
+            Self::RecordOnly => f.write_str("RecordOnly"),
+        }
+    }
+}
+
+/// Longest server URL or stream key accepted from a peer.
+const MAX_FIELD_BYTES: usize = 1024;
+
 /// Twitch's RTMPS ingest.
 const TWITCH_INGEST: &str = "rtmps://live.twitch.tv:443/app";
 /// YouTube's RTMPS ingest.
@@ -48,6 +63,19 @@ impl StreamDestination {
             Self::Custom { server, key } => Some(rtmp_url(server, key)),
             Self::RecordOnly => None,
         }
+    }
+
+    /// Checks the sizes of what a peer sent (server and key at most 1 KiB).
+    pub fn validate(&self) -> Result<(), &'static str> {
+        let (server, key) = match self {
+            Self::Twitch { key } | Self::YouTube { key } => ("", key.as_str()),
+            Self::Custom { server, key } => (server.as_str(), key.as_str()),
+            Self::RecordOnly => ("", ""),
+        };
+        if server.len() > MAX_FIELD_BYTES || key.len() > MAX_FIELD_BYTES {
+            return Err("destination server or key too long");
+        }
+        Ok(())
     }
 
     /// Whether the destination can be used: a key where one is needed.
@@ -100,6 +128,24 @@ mod tests {
             Some("srt://ingest.example:9000?latency=200&streamid=live_123_abc".into())
         );
         assert_eq!(StreamDestination::RecordOnly.output_url(), None);
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_key() {
+        let custom = StreamDestination::Custom {
+            server: "rtmp://h/live".into(),
+            key: "sekrit".into(),
+        };
+        let text = format!(
+            "{custom:?} {:?}",
+            StreamDestination::Twitch {
+                key: "sekrit".into()
+            }
+        );
+        assert!(
+            !text.contains("sekrit") && text.contains("rtmp://h/live"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,0 +1,119 @@
+//! The user's own `host.ron`: where it is, and the destination a player
+//! picked in a game's Go-live pop-up, applied to the running host and, when
+//! they ticked "Remember", saved there (owner-only) for the next sessions.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use bevy::prelude::*;
+use livestream_protocol::StreamDestination;
+use tracing::{info, warn};
+
+use crate::messages::DestinationChosen;
+use crate::settings::{HostSettings, SettingsError};
+use crate::stream::Streaming;
+
+/// The per-user host configuration, read by every host the user starts (by
+/// hand, or by a game on demand) unless `--config` names another.
+pub use livestream_ipc::user_host_config_path as user_config_path;
+
+/// Where "Remember" saves (the user's own `host.ron`; a test's own file).
+#[derive(Resource, Debug, Clone, Default)]
+pub struct UserConfig(pub Option<PathBuf>);
+
+/// Saves `destination` as the only destination in the settings file at
+/// `path` (its other settings kept), readable by its owner alone: the
+/// directory 0700, the file 0600, written whole and then renamed into place.
+pub fn save_destination(path: &Path, destination: &StreamDestination) -> Result<(), SettingsError> {
+    let mut settings = if path.exists() {
+        HostSettings::load(path)?
+    } else {
+        HostSettings::default()
+    };
+    settings.destinations = vec![destination.clone()];
+    let text = ron::ser::to_string_pretty(&settings, ron::ser::PrettyConfig::default())
+        .map_err(|err| SettingsError::Invalid(format!("cannot write settings: {err}")))?;
+    let write_error = |source| SettingsError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(write_error)?;
+    let partial = path.with_extension("ron.partial");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&partial).map_err(write_error)?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(write_error)?;
+    std::fs::rename(&partial, path).map_err(write_error)
+}
+
+/// Applies the destinations players picked: the running host streams there
+/// from the next go-live, and a remembered one is saved for later hosts.
+pub fn apply_chosen_destinations(
+    mut chosen: MessageReader<DestinationChosen>,
+    mut settings: ResMut<HostSettings>,
+    mut streaming: ResMut<Streaming>,
+    user_config: Res<UserConfig>,
+) {
+    for DestinationChosen {
+        destination,
+        remember,
+    } in chosen.read()
+    {
+        info!(?destination, remember, "the player chose a destination");
+        settings.destinations = vec![destination.clone()];
+        streaming.has_destination = true;
+        if !remember {
+            continue;
+        }
+        let Some(path) = &user_config.0 else {
+            warn!("no config directory on this system: the destination is not remembered");
+            continue;
+        };
+        match save_destination(path, destination) {
+            Ok(()) => info!(path = %path.display(), "destination remembered"),
+            Err(err) => warn!("the destination is not remembered: {err}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remembered_destination_is_saved_for_the_owner_alone_keeping_other_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config/bevy_livestream/host.ron");
+        let twitch = StreamDestination::Twitch {
+            key: "live_1".into(),
+        };
+        save_destination(&path, &twitch).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&path), 0o600);
+            assert_eq!(mode(path.parent().unwrap()), 0o700);
+        }
+        let mut settings = HostSettings::load(&path).unwrap();
+        assert_eq!(settings.destinations, [twitch]);
+        settings.fps = 24;
+        std::fs::write(&path, ron::to_string(&settings).unwrap()).unwrap();
+        let custom = StreamDestination::Custom {
+            server: "rtmps://ingest.example/live".into(),
+            key: "k".into(),
+        };
+        save_destination(&path, &custom).unwrap();
+        let settings = HostSettings::load(&path).unwrap();
+        assert_eq!((settings.destinations, settings.fps), (vec![custom], 24));
+    }
+}
