@@ -31,6 +31,8 @@ impl StartedHost {
             .arg("--socket")
             .arg(socket)
             .stdin(Stdio::null())
+            // Its words go to the player: plain text, no terminal colours.
+            .env("NO_COLOR", "1")
             .stderr(Stdio::piped())
             .spawn()?;
         let last_lines = Arc::new(Mutex::new(VecDeque::with_capacity(KEPT_LINES)));
@@ -73,11 +75,7 @@ impl StartedHost {
             .last_lines
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let said = kept
-            .iter()
-            .rev()
-            .map(|line| without_colours(line))
-            .find(|line| !line.trim().is_empty());
+        let said = kept.iter().rev().find(|line| !line.trim().is_empty());
         Some(match said {
             Some(said) => format!("the stream host stopped ({status}): {}", said.trim()),
             None => format!("the stream host stopped ({status})"),
@@ -92,36 +90,9 @@ impl StartedHost {
     }
 }
 
-/// `line` without terminal colour codes (`ESC [ … m`).
-fn without_colours(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn colour_codes_are_removed() {
-        assert_eq!(
-            without_colours("\u{1b}[31mERROR\u{1b}[0m no output"),
-            "ERROR no output"
-        );
-        assert_eq!(without_colours("plain"), "plain");
-    }
 
     #[cfg(unix)]
     #[test]

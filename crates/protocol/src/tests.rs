@@ -326,7 +326,7 @@ fn other_version_is_a_clear_error() {
     ));
     assert_eq!(
         err.to_string(),
-        "peer speaks protocol v7, this build speaks v1"
+        format!("peer speaks protocol v7, this build speaks v{PROTOCOL_VERSION}")
     );
 }
 
@@ -416,7 +416,10 @@ fn hello_refusals() {
     hello.protocol_version = 9;
     assert_eq!(
         hello.refusal(),
-        Some(RefusalReason::VersionMismatch { host: 1, game: 9 })
+        Some(RefusalReason::VersionMismatch {
+            host: PROTOCOL_VERSION,
+            game: 9
+        })
     );
     hello.protocol_version = PROTOCOL_VERSION;
     hello.game_name = " \n".into();
