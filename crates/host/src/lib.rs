@@ -236,7 +236,6 @@ impl Plugin for HostPlugin {
                         stream::greet_new_games,
                         audience::welcome_games,
                         games::receive_from_games,
-                        games::count_received,
                         display::apply_display_reports,
                         user_config::apply_chosen_destinations,
                         ctl::handle_ctl,
@@ -250,6 +249,10 @@ impl Plugin for HostPlugin {
                         stream::drive_stream,
                         stream::follow_shown_game,
                         stream::feed_stream,
+                        // Beside the feed, so a status built in between
+                        // (`ctl`, in Receive) never counts a frame as
+                        // received before it could be streamed.
+                        games::count_received,
                     )
                         .chain()
                         .in_set(HostSystems::Stream),
