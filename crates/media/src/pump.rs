@@ -132,11 +132,6 @@ impl<T> FrameSchedule<T> {
         self.floor_ns = self.floor_ns.max(pts_ns);
     }
 
-    /// Whether no frame has arrived yet (there is no grid).
-    pub fn is_idle(&self) -> bool {
-        self.origin_ns.is_none()
-    }
-
     /// The current playout delay in ns: how long after its presentation time
     /// a slot is emitted.
     pub fn delay_ns(&mut self, now_ns: u64) -> u64 {
@@ -432,11 +427,10 @@ mod tests {
     #[test]
     fn the_first_frame_after_the_slate_starts_the_grid_no_earlier_than_the_slate_ended() {
         let mut schedule = FrameSchedule::new(30);
-        assert!(schedule.is_idle());
+        assert_eq!(schedule.step(400 * MS), PumpStep::Idle);
         // The slate went out up to 500 ms; the first frame was captured at 480 ms.
         schedule.start_no_earlier_than(500 * MS);
         schedule.push("first", 480 * MS, 490 * MS);
-        assert!(!schedule.is_idle());
         let PumpStep::Emit { pts_ns, frame, .. } = schedule.step(600 * MS) else {
             panic!("slot 0 is due");
         };
