@@ -6,8 +6,12 @@
 #
 # The server listens on DIR/native (use PULSE_SERVER=unix:DIR/native); the
 # microphone is the source "virtual_mic.monitor": the monitor of a null sink
-# into which a low-latency player writes a sine tone (1000 Hz by default), so
-# it delivers audio in 10 ms fragments like a real microphone. The script's pid
+# into which a player writes a sine tone (1000 Hz by default); the null sink
+# paces it, and the monitor delivers it in the small fragments its reader asks
+# for, like a real microphone. The player writes ahead and keeps 2 s queued in
+# the server, so a busy machine that stalls it for a moment never leaves the
+# microphone silent: the tone is constant, its latency does not matter, and a
+# gap would be taken for the host's fault. The script's pid
 # stands for both processes: SIGTERM stops them, and they also get SIGTERM if
 # the caller dies first.
 set -euo pipefail
@@ -28,8 +32,8 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 pactl info >/dev/null 2>&1 || { echo "pulse-mic: PulseAudio did not start" >&2; exit 1; }
-setpriv --pdeathsig TERM -- gst-launch-1.0 -q audiotestsrc is-live=true freq="$frequency" volume=0.3 \
-  ! audio/x-raw,rate=48000,channels=2 ! pulsesink device=virtual_mic &
+setpriv --pdeathsig TERM -- gst-launch-1.0 -q audiotestsrc freq="$frequency" volume=0.3 \
+  ! audio/x-raw,rate=48000,channels=2 ! pulsesink device=virtual_mic sync=false buffer-time=2000000 &
 pids+=($!)
 echo "pulse-mic: PULSE_SERVER=$PULSE_SERVER source=virtual_mic.monitor tone=${frequency}Hz"
 wait -n
