@@ -40,9 +40,8 @@ room=$(sed -n 's/^livestream-room listening on //p' "$DEMO_DIR/room.out")
 echo "demo: audience room at $room/rooms/demo (open it in a browser to chat)"
 post() { curl -s -o /dev/null -H 'Content-Type: application/json' --data-binary "$1" "$room/rooms/demo/post"; }
 socket="$DEMO_DIR/sock/host.sock"
-recording="$DEMO_DIR/demo.mkv"
 # The demo runs on the embedded defaults, never on the user's own host.ron.
-XDG_CONFIG_HOME="$DEMO_DIR/config" "$bin/livestream-host" --headless --socket "$socket" --output "$ingest" --output "file:$recording" \
+XDG_CONFIG_HOME="$DEMO_DIR/config" "$bin/livestream-host" --headless --socket "$socket" --output "$ingest" --output "file:$DEMO_DIR/demo.mkv" \
   --size 640x360 --fps 30 --bitrate 1500 --mic test-tone \
   --interaction "ws://${room#http://}/rooms/demo/ws" 2> "$DEMO_DIR/host.log" &
 pids+=($!)
@@ -86,6 +85,8 @@ ctl status > "$DEMO_DIR/status.json" || true
 echo "demo: when the games end the host stops the stream and exits"
 wait "$host_pid" || echo "demo: the host exited with status $?; see $DEMO_DIR/host.log" >&2
 
+# Each session gets a file of its own: demo.mkv plus the session's date and time.
+recording=$(ls -t "$DEMO_DIR"/demo\ *.mkv 2>/dev/null | head -n 1)
 duration=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$recording" 2>/dev/null)
 video=$(ffprobe -v error -count_frames -select_streams v:0 \
   -show_entries stream=codec_name,width,height,avg_frame_rate,nb_read_frames -of csv=p=0 "$recording" 2>/dev/null)

@@ -28,8 +28,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 socket="$work/sock/host.sock"
-recording="$work/stream.mkv"
-XDG_CONFIG_HOME="$work/config" "$bin/livestream-host" --headless --socket "$socket" --output "file:$recording" \
+recording="$work/stream-1.mkv" # the first session of the template stream-{n}.mkv
+XDG_CONFIG_HOME="$work/config" "$bin/livestream-host" --headless --socket "$socket" --output "file:$work/stream-{n}.mkv" \
   --size "$size" --fps 15 --mic none 2> "$work/host.log" &
 pids+=($!)
 for _ in $(seq 100); do [[ -S $socket ]] && break; sleep 0.1; done

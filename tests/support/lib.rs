@@ -69,11 +69,11 @@ impl Host {
         Self { process, socket }
     }
 
-    /// Starts the host recording to `dir/out.mkv` with microphone `mic` and
-    /// `extra` arguments; the host and the recording's path.
+    /// Starts the host recording to `dir/out-{n}.mkv` with microphone `mic`
+    /// and `extra` arguments; the host and its first session's recording.
     pub fn recording(dir: &Path, mic: &str, extra: &[&str]) -> (Self, PathBuf) {
-        let recording = dir.join("out.mkv");
-        let output = format!("file:{}", recording.display());
+        let output = format!("file:{}", dir.join("out-{n}.mkv").display());
+        let recording = dir.join("out-1.mkv");
         let args = [&["--mic", mic, "--output", &output], extra].concat();
         (Self::start(dir, &args, &[]), recording)
     }

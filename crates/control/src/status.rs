@@ -1,5 +1,7 @@
 //! The status document: everything the host knows, as `ctl status` prints it.
 
+use std::path::PathBuf;
+
 use livestream_interaction::{DeliveryStats, HistoryStats, SourceStatus};
 use livestream_protocol::{DisplayReason, StreamPhase, Visibility};
 use serde::{Deserialize, Serialize};
@@ -46,6 +48,9 @@ pub struct HostStatus {
     pub video_delay_ms: Option<f64>,
     /// The outputs of the running stream (keys redacted); empty when idle.
     pub outputs: Vec<OutputState>,
+    /// Every file recorded since the host started, oldest first: each
+    /// session writes files of its own and never overwrites one.
+    pub recordings: Vec<PathBuf>,
     /// Connected games, by connection id.
     pub games: Vec<GameStatus>,
     /// Audience sources and history.
@@ -68,6 +73,7 @@ impl Default for HostStatus {
             bitrate_kbps: 0,
             video_delay_ms: None,
             outputs: Vec::new(),
+            recordings: Vec::new(),
             games: Vec::new(),
             audience: AudienceStatus::default(),
         }

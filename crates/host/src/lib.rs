@@ -112,7 +112,7 @@ pub struct HostParts {
     pub children: Children,
     /// The audience sources and history.
     pub audience: Audience,
-    /// SIGTERM or the dashboard's close.
+    /// A stop signal or the dashboard's close.
     pub termination: TerminationRequested,
     /// What streams: GStreamer in the product.
     pub media: Box<dyn MediaBackend>,
@@ -147,8 +147,8 @@ impl HostPlugin {
                     HostError::Io(format!("cannot launch {}: {err}", program.display()))
                 })?;
         }
-        let termination = TerminationRequested::on_sigterm()
-            .map_err(|err| HostError::Io(format!("cannot watch SIGTERM: {err}")))?;
+        let termination = TerminationRequested::on_stop_signals()
+            .map_err(|err| HostError::Io(format!("cannot watch stop signals: {err}")))?;
         let audience = Audience::start(
             &settings.interaction_sources()?,
             settings.audience_history,
@@ -174,7 +174,7 @@ impl HostPlugin {
         }
     }
 
-    /// The host's termination flag (SIGTERM): raising it stops the host cleanly.
+    /// The host's termination flag (stop signals): raising it stops the host cleanly.
     fn termination(&self) -> TerminationRequested {
         self.parts
             .lock()
@@ -260,7 +260,7 @@ impl Plugin for HostPlugin {
                         stream::broadcast_state,
                         audience::deliver_audience,
                         lifecycle::exit_when_empty,
-                        lifecycle::exit_on_sigterm,
+                        lifecycle::exit_on_request,
                     )
                         .chain()
                         .in_set(HostSystems::Report),
@@ -280,12 +280,12 @@ pub fn build_app(settings: HostSettings) -> Result<App, HostError> {
     Ok(headless_app(HostPlugin::new(settings)?))
 }
 
-/// The host's loop without a window: Bevy's minimal plugins, Ctrl-C, and `host`.
+/// The host's loop without a window: Bevy's minimal plugins and `host`
+/// (which handles Ctrl-C itself, see [`lifecycle::STOP_SIGNALS`]).
 pub fn headless_app(host: HostPlugin) -> App {
     let mut app = App::new();
     app.add_plugins((
         MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(HEADLESS_LOOP)),
-        TerminalCtrlCHandlerPlugin,
         host,
     ));
     app
@@ -298,7 +298,7 @@ pub fn headless_app(host: HostPlugin) -> App {
 /// thread of its own; the window (winit wants the main thread) is a second
 /// app that draws the model. So the host keeps handing frames to the stream
 /// at its own pace however slowly the window renders. Closing the window
-/// stops the host as SIGTERM does (stream finished, files closed); the host
+/// stops the host as a stop signal does (stream finished, files closed); the host
 /// ending (or failing) closes the window. A window that cannot open leaves
 /// the host running without it.
 pub fn run_with_dashboard(settings: HostSettings) -> Result<AppExit, HostError> {

@@ -174,11 +174,12 @@ impl HostSettings {
         !self.outputs.is_empty() || !self.destinations.is_empty()
     }
 
-    /// The outputs of a session that starts now: the configured ones, else
-    /// a new "Record only" file.
+    /// The outputs of a session: the configured ones, else "Record only"
+    /// (file outputs still templates: [`recording::name_session_files`]
+    /// gives each session its own files).
     pub fn session_outputs(&self) -> Result<Vec<Output>, SettingsError> {
         if self.outputs.is_empty() && self.destinations.is_empty() {
-            return Ok(vec![recording::session_output()]);
+            return Ok(vec![recording::record_only_output()]);
         }
         let mut outputs = self
             .outputs
@@ -192,14 +193,14 @@ impl HostSettings {
                 Some(url) => {
                     Output::parse(&url).map_err(|err| SettingsError::Invalid(err.to_string()))?
                 }
-                None => recording::session_output(),
+                None => recording::record_only_output(),
             });
         }
         Ok(outputs)
     }
 
-    /// The media configuration for a stream that starts now, with the
-    /// microphone on or off.
+    /// The media configuration of a stream, with the microphone on or off
+    /// (file outputs still templates).
     pub fn media_config(&self, mic_on: bool) -> Result<MediaConfig, SettingsError> {
         let outputs = self.session_outputs()?;
         let mic = if mic_on {

@@ -3,6 +3,7 @@
 //! stream state.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
@@ -17,7 +18,7 @@ use crate::games::{DisplayStatus, GameConnection, GameStats, SubGame};
 use crate::media_backend::{Media, StreamCounters, StreamSink};
 use crate::messages::{AudioArrived, FrameArrived, StreamCommand};
 use crate::meter::RateMeter;
-use crate::recording;
+use crate::recording::{self, SessionNaming};
 use crate::settings::HostSettings;
 use crate::switching::{Candidate, Selection, compare, pick_shown};
 
@@ -69,6 +70,9 @@ pub struct Streaming {
     media_live: bool,
     /// Outputs currently down (redacted URL → reconnection attempt), or failed for good (`None`).
     outputs_down: BTreeMap<String, Option<u32>>,
+    /// Every file written since the host started, oldest first (each
+    /// session has files of its own).
+    pub recordings: Vec<PathBuf>,
 }
 
 impl core::fmt::Debug for Streaming {
@@ -101,6 +105,7 @@ impl Default for Streaming {
             dirty: false,
             media_live: false,
             outputs_down: BTreeMap::new(),
+            recordings: Vec::new(),
         }
     }
 }
@@ -219,16 +224,21 @@ impl Streaming {
             return;
         }
         self.set_phase(StreamPhase::Starting);
+        let naming = SessionNaming::now(self.shown_name.as_deref());
+        let mut files = Vec::new();
         let started = settings
             .media_config(mic == MicChoice::On)
             .map_err(|err| err.to_string())
-            .and_then(|config| {
+            .and_then(|mut config| {
+                recording::name_session_files(&mut config.outputs, &naming);
                 recording::prepare_directories(&config.outputs)?;
+                files = recording::files_of(&config.outputs);
                 backend.0.start(config).map_err(|err| err.to_string())
             });
         match started {
             Ok(sink) => {
                 info!(mic = mic == MicChoice::On, "live");
+                self.recordings.extend(files);
                 self.sink = Some(sink);
                 self.mic = mic;
                 self.live_since = Some(Instant::now());

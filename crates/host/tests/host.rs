@@ -2,103 +2,19 @@
 //! nginx-rtmp: go live, switch, hide everything, switch back, lose a game,
 //! and exit when the last one leaves; then decode what was recorded.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use livestream_control::{HostStatus, OutputHealth, StreamPhase};
+use livestream_control::{OutputHealth, StreamPhase};
 use livestream_testkit::{
     NginxRtmp, PulseMic, Reaped, audio_start, frame_counters, private_user_dirs, probe,
-    sibling_binary, tone_levels, video_frame_times, wait_for,
+    session_file, tone_levels, video_frame_times, wait_for,
 };
 
-const HOST: &str = env!("CARGO_BIN_EXE_livestream-host");
-const W: u32 = 320;
-const H: u32 = 180;
-/// Frame counters of game B start here, so the recording tells A and B apart.
-const B_FIRST: u32 = 100_000;
+mod support;
 
-fn testsrc_bin() -> PathBuf {
-    sibling_binary(Path::new(HOST), "livestream-testsrc")
-}
-
-fn ctl(socket: &Path, args: &[&str]) -> serde_json::Value {
-    livestream_testkit::ctl(Path::new(HOST), socket, args)
-}
-
-fn host_status(socket: &Path) -> HostStatus {
-    livestream_testkit::status(Path::new(HOST), socket)
-}
-
-/// Child output goes to a log file in the test's directory, not the test's output.
-fn log_file(socket: &Path, name: &str) -> std::fs::File {
-    let dir = socket.parent().unwrap().parent().unwrap();
-    std::fs::File::create(dir.join(format!("{name}.log"))).unwrap()
-}
-
-/// Game tones and the test microphone's, told apart in the recording.
-const A_TONE: f64 = 440.0;
-const B_TONE: f64 = 660.0;
-const MIC_TONE: f64 = 1000.0;
-
-fn game(socket: &Path, name: &str, first: u32, size: &str, seconds: u32) -> Reaped {
-    let tone = if first == 0 { A_TONE } else { B_TONE };
-    Reaped::spawn(
-        Command::new(testsrc_bin())
-            .stderr(log_file(socket, name))
-            .args(["--tone", &tone.to_string()])
-            .args(["--name", name, "--size", size, "--fps", "15"])
-            .args(["--first-frame", &first.to_string()])
-            .args(["--duration", &seconds.to_string()])
-            .arg("--socket")
-            .arg(socket)
-            .stdout(Stdio::null()),
-    )
-}
-
-/// The host's microphone in a test.
-enum Mic<'a> {
-    None,
-    /// A real PulseAudio virtual microphone.
-    Pulse(&'a PulseMic),
-}
-
-/// Starts the host with a microphone.
-fn host(socket: &Path, outputs: &[String], mic: Mic<'_>) -> Reaped {
-    let mut command = Command::new(HOST);
-    private_user_dirs(&mut command, socket.parent().unwrap().parent().unwrap())
-        .stderr(log_file(socket, "host"))
-        .arg("--headless")
-        .arg("--socket")
-        .arg(socket)
-        .args(["--size", &format!("{W}x{H}"), "--fps", "15"])
-        .args(["--bitrate", "600", "--preset", "ultrafast"]);
-    match mic {
-        Mic::Pulse(mic) => command
-            .env("PULSE_SERVER", &mic.server)
-            .args(["--mic", &mic.mic_spec()]),
-        Mic::None => command.args(["--mic", "none"]),
-    };
-    for output in outputs {
-        command.args(["--output", output]);
-    }
-    Reaped::spawn(&mut command)
-}
-
-/// Starts game "alpha" for `seconds`, waits for it, goes live and shows it.
-fn live_with_alpha(socket: &Path, seconds: u32) -> Reaped {
-    let alpha = game(socket, "alpha", 0, "320x180", seconds);
-    wait_for("the game", Duration::from_secs(10), || {
-        games_connected(socket) == 1
-    });
-    ctl(socket, &["go-live"]);
-    ctl(socket, &["show", "alpha"]);
-    alpha
-}
-
-fn games_connected(socket: &Path) -> usize {
-    host_status(socket).games.len()
-}
+use support::*;
 
 #[test]
 fn switching_between_games_keeps_one_unbroken_stream() {
@@ -151,7 +67,7 @@ fn switching_between_games_keeps_one_unbroken_stream() {
     let tail: Vec<&str> = log.lines().rev().take(15).collect();
     assert_eq!(exit, Some(0), "host log (last lines first): {tail:#?}");
 
-    for recording in [nginx.recording("e2e_secret_key"), file.clone()] {
+    for recording in [nginx.recording("e2e_secret_key"), session_file(&file)] {
         let streams = probe(&recording);
         let video = streams
             .iter()
@@ -172,7 +88,10 @@ fn switching_between_games_keeps_one_unbroken_stream() {
     }
 
     // Frame by frame: A, then B, then B's last frame repeated, then A again.
-    let counters: Vec<u32> = frame_counters(&file, W, H).into_iter().flatten().collect();
+    let counters: Vec<u32> = frame_counters(&session_file(&file), W, H)
+        .into_iter()
+        .flatten()
+        .collect();
     let is_b = |c: &u32| *c >= B_FIRST;
     let first_b = counters.iter().position(is_b).expect("B on stream");
     let back_to_a = first_b
@@ -310,7 +229,7 @@ fn a_killed_game_does_not_disturb_the_stream() {
     );
     // A ends by itself: last game gone, the host exits 0 and the file plays.
     assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
-    let streams = probe(&file);
+    let streams = probe(&session_file(&file));
     assert!(streams.iter().any(|s| s.codec == "h264" && s.frames >= 30));
 }
 
@@ -440,65 +359,6 @@ fn srt_and_rtmp_outputs_at_once_reach_real_servers() {
     assert!(streams.iter().any(|s| s.codec == "aac"), "AAC over SRT");
 }
 
-/// Runs one session: live with `alpha` shown until 30 frames went out, then
-/// stopped; returns the outputs it had.
-fn one_session(socket: &Path) -> Vec<String> {
-    ctl(socket, &["go-live"]);
-    ctl(socket, &["show", "alpha"]);
-    wait_for("30 frames out", Duration::from_secs(30), || {
-        host_status(socket).frames_pushed >= 30
-    });
-    let outputs = host_status(socket)
-        .outputs
-        .into_iter()
-        .map(|output| output.url)
-        .collect();
-    ctl(socket, &["stop"]);
-    wait_for("the stream stopped", Duration::from_secs(30), || {
-        host_status(socket).phase == StreamPhase::Idle
-    });
-    outputs
-}
-
-#[test]
-fn with_no_destination_each_session_is_recorded_to_a_new_file_in_the_videos_dir() {
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("sock/host.sock");
-    // No --output and an empty per-user config: "Record only".
-    let mut host = host(&socket, &[], Mic::None);
-    wait_for("host socket", Duration::from_secs(20), || socket.exists());
-    let _alpha = game(&socket, "alpha", 0, "320x180", 60);
-    wait_for("the game", Duration::from_secs(20), || {
-        games_connected(&socket) == 1
-    });
-    let videos = dir.path().join("videos");
-    let first = one_session(&socket);
-    let second = one_session(&socket);
-    assert_eq!(first.len(), 1, "{first:?}");
-    assert!(
-        first[0].starts_with(&format!("file:{}/bevy_livestream ", videos.display())),
-        "{first:?}"
-    );
-    assert_ne!(first, second, "a second session never overwrites the first");
-    host.signal("TERM");
-    assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
-
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&videos)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect();
-    files.sort();
-    assert_eq!(files.len(), 2, "{files:?}");
-    for file in files {
-        let streams = probe(&file);
-        assert!(
-            streams.iter().any(|s| s.codec == "h264" && s.frames >= 30),
-            "{}: {streams:?}",
-            file.display()
-        );
-    }
-}
-
 #[test]
 fn the_users_host_ron_is_read_and_one_others_can_read_is_warned_about() {
     let dir = tempfile::tempdir().unwrap();
@@ -524,7 +384,11 @@ fn the_users_host_ron_is_read_and_one_others_can_read_is_warned_about() {
         games_connected(&socket) == 1
     });
     let outputs = one_session(&socket);
-    assert_eq!(outputs, [format!("file:{}", recording.display())]);
+    assert_eq!(outputs.len(), 1, "{outputs:?}");
+    assert!(
+        outputs[0].starts_with(&format!("file:{}/from-config ", dir.path().display())),
+        "the session's own file: {outputs:?}"
+    );
     host.signal("TERM");
     assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
     let log = std::fs::read_to_string(dir.path().join("host.log")).unwrap();
@@ -532,5 +396,9 @@ fn the_users_host_ron_is_read_and_one_others_can_read_is_warned_about() {
         log.contains(&format!("chmod 600 '{}'", config.display())),
         "{log}"
     );
-    assert!(probe(&recording).iter().any(|s| s.codec == "h264"));
+    assert!(
+        probe(&session_file(&recording))
+            .iter()
+            .any(|s| s.codec == "h264")
+    );
 }

@@ -104,7 +104,13 @@ fn files_keep_a_constant_rate_through_a_switch_and_a_gap() {
         "the gap was filled with repeats ({repeated})"
     );
     assert_eq!(keyframes, 2, "one keyframe per switch");
-    // Every container, finalised on stop (an unfinalised mp4 has no index and does not probe).
+    // Every container, finalised on stop: the fragmented MP4 ends with its
+    // fragment index.
+    assert!(
+        livestream_testkit::mp4::is_finalised(&mp4),
+        "{:?}",
+        livestream_testkit::mp4::top_level_boxes(&mp4)
+    );
     for file in [&flv, &mkv, &mp4] {
         let streams = probe(file);
         let video = streams

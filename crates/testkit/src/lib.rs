@@ -5,6 +5,8 @@
 //! Everything started here is stopped by pid when its guard drops, so a
 //! failing test leaves no process behind.
 
+pub mod mp4;
+
 use std::ffi::OsStr;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -551,6 +553,41 @@ pub struct ProbedStream {
     pub sample_rate: u64,
     /// Channels (audio).
     pub channels: u64,
+}
+
+/// The files a host recorded for the `file:` output `template` (a plain
+/// path: each session's file gets its date and time added), oldest name first.
+pub fn session_files(template: &Path) -> Vec<PathBuf> {
+    let stem = template
+        .file_stem()
+        .and_then(OsStr::to_str)
+        .expect("a UTF-8 file name");
+    let dir = template.parent().expect("a file in a directory");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| {
+            path.extension() == template.extension()
+                && path
+                    .file_stem()
+                    .and_then(OsStr::to_str)
+                    .is_some_and(|name| name.starts_with(&format!("{stem} ")))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The one file a host recorded for the `file:` output `template` (see [`session_files`]).
+pub fn session_file(template: &Path) -> PathBuf {
+    let files = session_files(template);
+    assert_eq!(
+        files.len(),
+        1,
+        "one session's file for {}: {files:?}",
+        template.display()
+    );
+    files.into_iter().next().expect("one file")
 }
 
 /// Probes every stream of a file, counting frames by decoding.

@@ -18,8 +18,8 @@ pub const WHAT: &str = "testsrc flashes white and clicks at the same capture ins
 const SIZE: &str = "640x360";
 
 pub fn run(dir: &Path, seconds: u64) -> Measured {
-    let recording = dir.join("out.mkv");
-    let output = format!("file:{}", recording.display());
+    let output = format!("file:{}", dir.join("out-{n}.mkv").display());
+    let recording = dir.join("out-1.mkv");
     let host = streaming_host(dir, &output, SIZE, "none");
     let _game = testsrc(&host, "sync", SIZE, &["--shown", "--flash-every", "1"]);
     host.wait_games(1);

@@ -321,6 +321,17 @@ fn stream_panel(ui: &mut egui::Ui, model: &DashboardModel, textures: &mut Textur
             );
         });
     }
+    if !stream.recordings.is_empty() {
+        ui.separator();
+        ui.label(egui::RichText::new("Recordings").strong());
+        for file in stream.recordings.iter().rev() {
+            ui.add(
+                egui::Label::new(file.display().to_string())
+                    .selectable(true)
+                    .truncate(),
+            );
+        }
+    }
     ui.separator();
     bitrate_plot(ui, &stream.bitrate);
 }

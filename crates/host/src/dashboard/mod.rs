@@ -53,7 +53,7 @@ pub struct DashboardLink {
 
 impl DashboardLink {
     /// A link whose window, when closed, raises `stop_host` (the host's
-    /// SIGTERM flag).
+    /// stop-signal flag).
     pub fn new(stop_host: TerminationRequested) -> Self {
         Self {
             model: Arc::default(),
@@ -73,7 +73,7 @@ impl DashboardLink {
         let _ = self.actions.0.send(action);
     }
 
-    /// Asks the host to stop (the window was closed), as SIGTERM does.
+    /// Asks the host to stop (the window was closed), as a stop signal does.
     pub fn stop_host(&self) {
         self.stop_host.request();
     }
@@ -176,7 +176,7 @@ fn hint_software_rendering(adapter: Option<Res<RenderAdapterInfo>>) {
     }
 }
 
-/// Closes the window once the host loop has ended (last game gone, Ctrl-C, SIGTERM).
+/// Closes the window once the host loop has ended (last game gone, a stop signal).
 fn close_when_host_finished(link: Res<DashboardLink>, mut exit: MessageWriter<AppExit>) {
     if link.host_finished() {
         exit.write(AppExit::Success);

@@ -86,6 +86,8 @@ pub struct StreamView {
     pub shown_game: Option<String>,
     /// Each output (URL redacted: never the stream key) and how it is doing.
     pub outputs: Vec<OutputState>,
+    /// Every file recorded since the host started, oldest first.
+    pub recordings: Vec<std::path::PathBuf>,
     /// Frames pushed to the encoder.
     pub frames_pushed: u64,
     /// Of those, repeats of the previous frame.
@@ -109,6 +111,7 @@ impl Default for StreamView {
             uptime: Duration::ZERO,
             shown_game: None,
             outputs: Vec::new(),
+            recordings: Vec::new(),
             frames_pushed: 0,
             frames_repeated: 0,
             frames_superseded: 0,
@@ -137,6 +140,7 @@ impl StreamView {
         self.frames_repeated = status.frames_repeated;
         self.frames_superseded = status.frames_superseded;
         self.outputs = status.outputs.clone();
+        self.recordings.clone_from(&status.recordings);
         self.reconnects = status.reconnects;
         self.switches = status.switches;
         self.sample_bitrate(now, status.bitrate_kbps);

@@ -320,6 +320,7 @@ fn the_model_reaches_the_screen() {
             },
         )
         .unwrap();
+    app.world_mut().resource_mut::<Streaming>().recordings = vec!["/v/show 1.mkv".into()];
     // The host's receive step moves posted events into the history.
     app.add_systems(Update, crate::audience::receive_audience);
     settle(&mut app);
@@ -329,6 +330,7 @@ fn the_model_reaches_the_screen() {
     assert!(drawn("idle"), "the stream phase");
     assert!(drawn("hidden (just connected)"), "a game's display status");
     assert!(drawn("no frame yet"), "beta has sent no frame");
+    assert!(drawn("/v/show 1.mkv"), "the session's recordings");
 }
 
 #[test]
@@ -338,7 +340,7 @@ fn the_window_closes_when_the_host_has_finished_and_stops_the_host_when_closed()
     link.stop_host();
     assert!(
         stop.0.load(std::sync::atomic::Ordering::Acquire),
-        "the SIGTERM flag"
+        "the stop flag"
     );
 
     let mut app = App::new();

@@ -34,5 +34,8 @@ pub(super) fn tail(
 ) -> Result<Tail, MediaError> {
     let sink = make("filesink", Some(&names.part("sink")))?;
     sink.set_property("location", path.display().to_string());
+    // Every write reaches the kernel at once: a crash of the host then
+    // loses nothing the muxer has written (the kernel keeps it).
+    sink.set_property_from_str("buffer-mode", "unbuffered");
     muxed_tail(pipeline, muxer(container, false, names)?, sink)
 }

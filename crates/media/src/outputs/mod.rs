@@ -32,7 +32,8 @@ pub enum Container {
     Flv,
     /// MPEG-TS (SRT).
     MpegTs,
-    /// MP4 (`.mp4` files; finalised on stop).
+    /// MP4 (`.mp4` files): fragmented, so a crash loses at most a second;
+    /// a normal stop adds the duration and the fragment index.
     Mp4,
     /// Matroska (`.mkv` files).
     Matroska,

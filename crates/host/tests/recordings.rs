@@ -1,0 +1,173 @@
+//! Nothing a streamer records is lost: every session writes files of its
+//! own, a killed host leaves files that play, and every stop signal
+//! finalises them. The real `livestream-host` and `livestream-testsrc`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use livestream_testkit::{Reaped, mp4, probe, session_file, session_files, wait_for};
+
+mod support;
+
+use support::*;
+
+/// Frames of video in `file` (decoded).
+fn video_frames(file: &Path) -> u64 {
+    probe(file)
+        .iter()
+        .find(|s| s.codec == "h264")
+        .map_or(0, |s| s.frames)
+}
+
+/// A host recording to `outputs` with game "alpha" connected (for 60 s).
+fn host_with_alpha(dir: &Path, outputs: &[String]) -> (Reaped, Reaped, PathBuf) {
+    let socket = dir.join("sock/host.sock");
+    let host = host(&socket, outputs, Mic::None);
+    wait_for("host socket", Duration::from_secs(20), || socket.exists());
+    let alpha = game(&socket, "alpha", 0, "320x180", 60);
+    wait_for("the game", Duration::from_secs(20), || {
+        games_connected(&socket) == 1
+    });
+    (host, alpha, socket)
+}
+
+#[test]
+fn with_no_destination_each_session_is_recorded_to_a_new_file_in_the_videos_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("sock/host.sock");
+    // No --output and an empty per-user config: "Record only".
+    let mut host = host(&socket, &[], Mic::None);
+    wait_for("host socket", Duration::from_secs(20), || socket.exists());
+    let _alpha = game(&socket, "alpha", 0, "320x180", 60);
+    wait_for("the game", Duration::from_secs(20), || {
+        games_connected(&socket) == 1
+    });
+    let videos = dir.path().join("videos");
+    let first = one_session(&socket);
+    let second = one_session(&socket);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(
+        first[0].starts_with(&format!("file:{}/bevy_livestream ", videos.display())),
+        "{first:?}"
+    );
+    assert_ne!(first, second, "a second session never overwrites the first");
+    host.signal("TERM");
+    assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
+
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&videos)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for file in files {
+        let streams = probe(&file);
+        assert!(
+            streams.iter().any(|s| s.codec == "h264" && s.frames >= 30),
+            "{}: {streams:?}",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn two_sessions_with_one_file_output_leave_two_complete_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let show = dir.path().join("show.mkv");
+    let take = dir.path().join("{game} take {n}.mp4");
+    let (mut host, _alpha, socket) = host_with_alpha(
+        dir.path(),
+        &[
+            format!("file:{}", show.display()),
+            format!("file:{}", take.display()),
+        ],
+    );
+    one_session(&socket);
+    one_session(&socket);
+    let recordings = host_status(&socket).recordings;
+    host.signal("TERM");
+    assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
+
+    let shows = session_files(&show);
+    assert_eq!(shows.len(), 2, "one file per session: {shows:?}");
+    let takes = [1, 2].map(|n| dir.path().join(format!("alpha take {n}.mp4")));
+    let mut expected: Vec<PathBuf> = shows.iter().chain(&takes).cloned().collect();
+    expected.sort();
+    let mut listed = recordings.clone();
+    listed.sort();
+    assert_eq!(listed, expected, "ctl status lists every session's files");
+    for file in &expected {
+        assert!(video_frames(file) >= 30, "{} is complete", file.display());
+    }
+    for take in &takes {
+        assert!(mp4::is_finalised(take), "{:?}", mp4::top_level_boxes(take));
+    }
+}
+
+#[test]
+fn a_killed_host_leaves_mp4_and_mkv_that_play_to_within_two_seconds_of_the_kill() {
+    const FPS: u64 = 15;
+    let dir = tempfile::tempdir().unwrap();
+    let files = ["show.mp4", "show.mkv"].map(|name| dir.path().join(name));
+    let outputs = files
+        .each_ref()
+        .map(|file| format!("file:{}", file.display()));
+    let (host, _alpha, socket) = host_with_alpha(dir.path(), &outputs);
+    ctl(&socket, &["go-live"]);
+    ctl(&socket, &["show", "alpha"]);
+    wait_for("8 s streamed", Duration::from_secs(60), || {
+        host_status(&socket).frames_pushed >= 8 * FPS
+    });
+    let pushed = host_status(&socket).frames_pushed;
+    host.signal("KILL");
+    for file in &files {
+        let file = session_file(file);
+        let frames = video_frames(&file);
+        assert!(
+            frames + 2 * FPS >= pushed,
+            "{} plays {frames} frames of the {pushed} pushed before the kill",
+            file.display()
+        );
+    }
+    assert!(
+        !mp4::is_finalised(&session_file(&files[0])),
+        "the MP4 was cut short (no fragment index), yet plays"
+    );
+}
+
+#[test]
+fn every_stop_signal_finalises_the_recording() {
+    // Ctrl-C twice: the second press must not cut the file short either.
+    for signals in [
+        &["INT"][..],
+        &["INT", "INT"],
+        &["TERM"],
+        &["HUP"],
+        &["QUIT"],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("show.mp4");
+        let (mut host, _alpha, socket) =
+            host_with_alpha(dir.path(), &[format!("file:{}", file.display())]);
+        ctl(&socket, &["go-live"]);
+        ctl(&socket, &["show", "alpha"]);
+        wait_for("30 frames out", Duration::from_secs(30), || {
+            host_status(&socket).frames_pushed >= 30
+        });
+        for signal in signals {
+            host.signal(signal);
+        }
+        assert_eq!(
+            host.wait_timeout(Duration::from_secs(30)),
+            Some(0),
+            "{signals:?}: a clean exit"
+        );
+        let file = session_file(&file);
+        assert!(
+            mp4::is_finalised(&file),
+            "{signals:?}: {:?}",
+            mp4::top_level_boxes(&file)
+        );
+        assert!(video_frames(&file) >= 30, "{signals:?}");
+    }
+}
