@@ -184,6 +184,12 @@ pub fn receive_from_games(
     }
 }
 
+/// Frames a game skipped between its frame numbers `last` and `next`: the
+/// gap, whatever numbers a game sends (near `u64::MAX`, or going back).
+fn frames_skipped(last: Option<u64>, next: u64) -> u64 {
+    last.map_or(0, |last| next.saturating_sub(last.saturating_add(1)))
+}
+
 /// Counts each game's frames, lost frames (gaps in frame numbers) and audio chunks.
 pub fn count_received(
     mut frames: MessageReader<FrameArrived>,
@@ -193,9 +199,10 @@ pub fn count_received(
     for frame in frames.read() {
         if let Ok(mut stats) = games.get_mut(frame.game) {
             stats.frames += 1;
-            if let Some(last) = stats.last_frame_number {
-                stats.frames_lost += frame.header.frame_number.saturating_sub(last + 1);
-            }
+            stats.frames_lost = stats.frames_lost.saturating_add(frames_skipped(
+                stats.last_frame_number,
+                frame.header.frame_number,
+            ));
             stats.last_frame_number = Some(frame.header.frame_number);
         }
     }
@@ -203,5 +210,20 @@ pub fn count_received(
         if let Ok(mut stats) = games.get_mut(chunk.game) {
             stats.audio_chunks += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_number_gaps_count_and_any_number_is_safe() {
+        assert_eq!(frames_skipped(None, 7), 0);
+        assert_eq!(frames_skipped(Some(7), 8), 0);
+        assert_eq!(frames_skipped(Some(7), 10), 2);
+        assert_eq!(frames_skipped(Some(10), 3), 0, "going back is no loss");
+        assert_eq!(frames_skipped(Some(u64::MAX), u64::MAX), 0);
+        assert_eq!(frames_skipped(Some(0), u64::MAX), u64::MAX - 1);
     }
 }

@@ -402,3 +402,90 @@ fn the_users_host_ron_is_read_and_one_others_can_read_is_warned_about() {
             .any(|s| s.codec == "h264")
     );
 }
+
+#[test]
+fn games_sending_any_sample_rate_are_heard_at_the_right_pitch() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("sock/host.sock");
+    let template = dir.path().join("out-{n}.mkv");
+    let mut host = host(
+        &socket,
+        &[format!("file:{}", template.display())],
+        Mic::None,
+    );
+    wait_for("host socket", Duration::from_secs(20), || socket.exists());
+    // A sound card at 44.1 kHz in mono, and one at 96 kHz in stereo: one
+    // session each.
+    let formats = [
+        ("alpha", 0, ["44100", "1"]),
+        ("beta", B_FIRST, ["96000", "2"]),
+    ];
+    let _games = formats.map(|(name, first, [rate, channels])| {
+        game_with(
+            &socket,
+            name,
+            first,
+            "320x180",
+            90,
+            &["--audio-rate", rate, "--audio-channels", channels],
+        )
+    });
+    wait_for("both games", Duration::from_secs(20), || {
+        games_connected(&socket) == 2
+    });
+    let chunks = |name: &str| {
+        host_status(&socket)
+            .games
+            .iter()
+            .find(|game| game.name == name)
+            .map_or(0, |game| game.audio_chunks)
+    };
+    let shown_for = |name: &str, new_chunks: u64| {
+        ctl(&socket, &["show", name]);
+        let before = chunks(name);
+        wait_for("its audio", Duration::from_secs(30), || {
+            chunks(name) >= before + new_chunks
+        });
+    };
+    let session = |shown: &[&str]| {
+        ctl(&socket, &["show", shown[0]]);
+        ctl(&socket, &["go-live"]);
+        for name in shown {
+            shown_for(name, 60); // 4 s at 15 chunks a second
+        }
+        ctl(&socket, &["stop"]);
+        wait_for("the stream stopped", Duration::from_secs(30), || {
+            host_status(&socket).phase == StreamPhase::Idle
+        });
+    };
+    session(&["alpha"]);
+    session(&["beta"]);
+    // And a switch between the two formats within one stream.
+    session(&["alpha", "beta"]);
+    host.signal("TERM");
+    assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
+
+    let clean = |level: &Vec<f64>, own: usize| level[own] > 0.02 && level[1 - own] < 0.005;
+    for (n, own) in [(1, 0), (2, 1)] {
+        let file = dir.path().join(format!("out-{n}.mkv"));
+        let levels = tone_levels(&file, &[A_TONE, B_TONE], 0.5);
+        // Past the start-up, before the end: every window carries the
+        // game's tone at its pitch (a rate taken for another would move it).
+        let middle = &levels[2..levels.len().saturating_sub(1)];
+        assert!(middle.len() >= 3, "{}: {levels:?}", file.display());
+        assert!(
+            middle.iter().all(|level| clean(level, own)),
+            "{}: {levels:?}",
+            file.display()
+        );
+    }
+    let switched = tone_levels(&dir.path().join("out-3.mkv"), &[A_TONE, B_TONE], 0.5);
+    let first_b = switched.iter().position(|level| clean(level, 1));
+    assert!(
+        first_b.is_some_and(|b| switched[..b].iter().any(|level| clean(level, 0))
+            && switched[b..switched.len() - 1]
+                .iter()
+                .all(|level| !clean(level, 0))),
+        "A at 44.1 kHz mono, then B at 96 kHz stereo: {switched:?}"
+    );
+}

@@ -169,16 +169,26 @@ fn build_video(
     Ok((src, encoder, tee))
 }
 
+/// Interleaved `f32` audio at `rate` with `channels` (the wire's format, and
+/// the mix's at 48 kHz stereo); more than two channels in the usual layout.
+pub(crate) fn raw_audio_caps(rate: u32, channels: u16) -> gst::Caps {
+    let builder = gst_audio::AudioCapsBuilder::new_interleaved()
+        .format(gst_audio::AudioFormat::F32le)
+        .rate(rate as i32)
+        .channels(i32::from(channels));
+    if channels > 2 {
+        builder.fallback_channel_mask().build()
+    } else {
+        builder.build()
+    }
+}
+
 fn build_audio(
     pipeline: &gst::Pipeline,
     config: &MediaConfig,
     stats: &Arc<MediaStats>,
 ) -> Result<(gst_app::AppSrc, gst::Element), MediaError> {
-    let raw_caps = gst_audio::AudioCapsBuilder::new_interleaved()
-        .format(gst_audio::AudioFormat::F32le)
-        .rate(AUDIO_RATE as i32)
-        .channels(i32::from(AUDIO_CHANNELS))
-        .build();
+    let raw_caps = raw_audio_caps(AUDIO_RATE, AUDIO_CHANNELS);
     let mixer = make("audiomixer", Some("amix"))?;
     // Wait this long for late game audio before mixing without it.
     // Video waits as long for late frames, so both reach the muxer alike.

@@ -17,15 +17,16 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use livestream_protocol::AudioChunkHeader;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::audio::AudioTimeline;
 use crate::clock::{running_now, running_time_of};
-use crate::config::{AUDIO_CHANNELS, AUDIO_RATE, MediaConfig};
+use crate::config::MediaConfig;
 use crate::error::MediaError;
 use crate::events::MediaEvent;
 use crate::frame::VideoFrame;
 use crate::frame_pump::SharedSchedule;
+use crate::graph::raw_audio_caps;
 use crate::outputs::Output;
 use crate::outputs::branches::Branches;
 use crate::pump::FrameSchedule;
@@ -130,37 +131,37 @@ impl Streamer {
             .fetch_add(dropped, Ordering::Relaxed);
     }
 
-    /// Pushes a chunk of the shown game's audio, placed by its capture timestamp.
+    /// Pushes a chunk of the shown game's audio, placed by its capture
+    /// timestamp, in whatever rate and channel count it has (the pipeline
+    /// converts it to the mix's).
     pub fn submit_audio(&self, source: u64, header: &AudioChunkHeader, samples: &[u8]) {
-        let Some(running_ns) = self.running_time_of(header.timestamp_ns) else {
+        let (Some(running_ns), Some(arrival_ns)) = (
+            self.running_time_of(header.timestamp_ns),
+            running_now(&self.pipeline),
+        ) else {
             self.stats.audio_dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        if header.sample_rate != AUDIO_RATE || header.channels != AUDIO_CHANNELS {
-            // The mixer resamples, but the timeline needs one format: convert upstream.
-            warn!(
-                rate = header.sample_rate,
-                channels = header.channels,
-                "game audio not 48 kHz stereo; dropped"
-            );
-            self.stats.audio_dropped.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
         let placed = self
             .audio
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .place(
                 source,
-                running_ns,
-                header.sample_rate,
-                header.channels,
+                (running_ns, arrival_ns),
+                (header.sample_rate, header.channels),
                 samples,
             );
         let Some(chunk) = placed else {
             self.stats.audio_dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };
+        if let Some((rate, channels)) = chunk.new_format {
+            // Serialized with the buffers: the caps reach the converter
+            // right before the first chunk in the new format.
+            self.audio_src
+                .set_caps(Some(&raw_audio_caps(rate, channels)));
+        }
         let mut buffer = gst::Buffer::from_mut_slice(chunk.bytes);
         if let Some(buffer) = buffer.get_mut() {
             buffer.set_pts(gst::ClockTime::from_nseconds(chunk.pts_ns));

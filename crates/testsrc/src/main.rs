@@ -45,6 +45,12 @@ struct Args {
     /// Tone frequency in Hz (0: no audio).
     #[arg(long, default_value_t = 440.0)]
     tone: f32,
+    /// Audio samples per second, as a sound card at another rate sends them.
+    #[arg(long, default_value_t = 48_000)]
+    audio_rate: u32,
+    /// Audio channels (1: mono).
+    #[arg(long, default_value_t = 2)]
+    audio_channels: u16,
     /// Stop after this many seconds (default: run until the host goes away).
     #[arg(long)]
     duration: Option<f64>,
@@ -97,9 +103,6 @@ struct Report {
     end: String,
 }
 
-const SAMPLE_RATE: u32 = 48_000;
-const CHANNELS: u16 = 2;
-
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -142,8 +145,8 @@ fn connect_with_retry(args: &Args) -> Result<livestream_ipc::Connection, Connect
             Capabilities {
                 video_formats: vec![format],
                 audio: (args.tone > 0.0 || args.flash_every.is_some()).then_some(AudioFormat {
-                    sample_rate: SAMPLE_RATE,
-                    channels: CHANNELS,
+                    sample_rate: args.audio_rate,
+                    channels: args.audio_channels,
                 }),
             },
         );
@@ -232,7 +235,8 @@ fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
         audio: args.always_send,
         fps: args.fps,
     };
-    let mut tone = Tone::new(args.tone, SAMPLE_RATE, CHANNELS, 0.25);
+    let (sample_rate, channels) = (args.audio_rate, args.audio_channels);
+    let mut tone = Tone::new(args.tone, sample_rate, channels, 0.25);
     let mut marks = args
         .flash_every
         .map(|seconds| SyncMarks::new((seconds * 1e9) as u64));
@@ -240,7 +244,7 @@ fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
     let started = Instant::now();
     let end = args.duration.map(|s| started + Duration::from_secs_f64(s));
     let interval = Duration::from_secs_f64(1.0 / f64::from(args.fps.max(1)));
-    let samples_per_tick = SAMPLE_RATE / args.fps.max(1);
+    let samples_per_tick = sample_rate / args.fps.max(1);
     let mut next_tick = Instant::now();
     let mut audio_ts: Option<u64> = None;
     let mut frame_number = args.first_frame;
@@ -325,16 +329,16 @@ fn run(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
                 continuous
             };
             let header = AudioChunkHeader {
-                sample_rate: SAMPLE_RATE,
-                channels: CHANNELS,
+                sample_rate,
+                channels,
                 frames: samples_per_tick,
                 timestamp_ns: start,
                 sequence: report.audio_chunks_sent,
             };
             audio_ts =
-                Some(start + u64::from(samples_per_tick) * 1_000_000_000 / u64::from(SAMPLE_RATE));
+                Some(start + u64::from(samples_per_tick) * 1_000_000_000 / u64::from(sample_rate));
             let samples = match &marks {
-                Some(marks) => marks.audio(start, samples_per_tick, SAMPLE_RATE, CHANNELS),
+                Some(marks) => marks.audio(start, samples_per_tick, sample_rate, channels),
                 None => tone.next_chunk(samples_per_tick),
             };
             link.outbox()

@@ -39,10 +39,25 @@ pub const A_TONE: f64 = 440.0;
 pub const B_TONE: f64 = 660.0;
 pub const MIC_TONE: f64 = 1000.0;
 
+/// A `livestream-testsrc` game for `seconds`: A's tone when its frames
+/// count from 0, B's otherwise.
 pub fn game(socket: &Path, name: &str, first: u32, size: &str, seconds: u32) -> Reaped {
+    game_with(socket, name, first, size, seconds, &[])
+}
+
+/// [`game`] with `extra` testsrc arguments (e.g. its audio format).
+pub fn game_with(
+    socket: &Path,
+    name: &str,
+    first: u32,
+    size: &str,
+    seconds: u32,
+    extra: &[&str],
+) -> Reaped {
     let tone = if first == 0 { A_TONE } else { B_TONE };
     Reaped::spawn(
         Command::new(testsrc_bin())
+            .args(extra)
             .stderr(log_file(socket, name))
             .args(["--tone", &tone.to_string()])
             .args(["--name", name, "--size", size, "--fps", "15"])
