@@ -19,6 +19,7 @@ pub mod children;
 pub mod ctl;
 pub mod dashboard;
 pub mod display;
+pub mod finishing;
 pub mod games;
 pub mod lifecycle;
 pub mod media_backend;

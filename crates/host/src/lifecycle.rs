@@ -64,6 +64,6 @@ pub fn exit_on_request(flag: Res<TerminationRequested>, mut exit: MessageWriter<
 /// Finishes the stream cleanly when the app exits (last game gone, a signal, the dashboard closed).
 pub fn stop_on_exit(mut exits: MessageReader<AppExit>, mut streaming: ResMut<Streaming>) {
     if exits.read().next().is_some() {
-        streaming.stop();
+        streaming.finish_before_exit();
     }
 }

@@ -14,6 +14,7 @@ use livestream_protocol::{
 };
 use tracing::{error, info};
 
+use crate::finishing::Finishing;
 use crate::games::{DisplayStatus, GameConnection, GameStats, SubGame};
 use crate::media_backend::{Media, StreamCounters, StreamSink};
 use crate::messages::{AudioArrived, FrameArrived, StreamCommand};
@@ -21,9 +22,6 @@ use crate::meter::RateMeter;
 use crate::recording::{self, SessionNaming};
 use crate::settings::HostSettings;
 use crate::switching::{Candidate, Selection, compare, pick_shown};
-
-/// How long the pipeline gets to finalise files and close sessions on stop.
-pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Switch times kept for `ctl status`.
 const SWITCH_HISTORY: usize = 16;
@@ -73,6 +71,11 @@ pub struct Streaming {
     /// Every file written since the host started, oldest first (each
     /// session has files of its own).
     pub recordings: Vec<PathBuf>,
+    /// The stream being finished off the loop, after a stop or a failure.
+    finishing: Option<Finishing>,
+    /// A go-live asked for while the last stream was being finished: it
+    /// starts once that is done (the ingest may still hold the old session).
+    go_live_after_finish: Option<MicChoice>,
 }
 
 impl core::fmt::Debug for Streaming {
@@ -106,6 +109,8 @@ impl Default for Streaming {
             media_live: false,
             outputs_down: BTreeMap::new(),
             recordings: Vec::new(),
+            finishing: None,
+            go_live_after_finish: None,
         }
     }
 }
@@ -218,9 +223,14 @@ impl Streaming {
         }
     }
 
-    /// Starts the pipeline with `backend` (no effect when already live).
+    /// Starts the pipeline with `backend` (no effect when already live;
+    /// once the last stream is finished when it is being finished).
     fn go_live(&mut self, backend: &Media, settings: &HostSettings, mic: MicChoice) {
         if self.is_live() {
+            return;
+        }
+        if self.finishing.is_some() {
+            self.go_live_after_finish = Some(mic);
             return;
         }
         self.set_phase(StreamPhase::Starting);
@@ -251,16 +261,66 @@ impl Streaming {
         }
     }
 
-    /// Stops the pipeline cleanly (end of stream through every output).
+    /// Stops the stream: it is finished (end of stream through every
+    /// output, files finalised) off the loop, in the `Stopping` phase.
     pub fn stop(&mut self) {
+        self.go_live_after_finish = None;
         if let Some(sink) = self.sink.take() {
             info!("stopping the stream");
-            if let Err(err) = sink.stop(STOP_TIMEOUT) {
-                error!("stream did not finish cleanly: {err}");
-            }
+            self.finishing = Some(Finishing::start(sink));
         }
         self.live_since = None;
         self.outputs_down.clear();
+        self.set_phase(if self.finishing.is_some() {
+            StreamPhase::Stopping
+        } else {
+            StreamPhase::Idle
+        });
+    }
+
+    /// The stream failed: it is finished as far as it can be (files
+    /// finalised when end of stream still flows), and the error shown.
+    fn fail(&mut self, message: String) {
+        error!("stream failed: {message}");
+        if let Some(sink) = self.sink.take() {
+            self.finishing = Some(Finishing::start(sink));
+        }
+        self.live_since = None;
+        self.outputs_down.clear();
+        self.set_phase(StreamPhase::Error { message });
+    }
+
+    /// Takes the outcome of finishing, once done: `Stopping` becomes
+    /// `Idle` (or the error), and a go-live asked for meanwhile starts.
+    fn poll_finishing(&mut self, backend: &Media, settings: &HostSettings) {
+        let Some(outcome) = self.finishing.as_mut().and_then(Finishing::poll) else {
+            return;
+        };
+        self.finishing = None;
+        match outcome {
+            Ok(()) => info!("the stream is finished"),
+            Err(message) if self.phase == StreamPhase::Stopping => {
+                self.set_phase(StreamPhase::Error { message });
+            }
+            Err(message) => error!("{message}"),
+        }
+        if self.phase == StreamPhase::Stopping {
+            self.set_phase(StreamPhase::Idle);
+        }
+        if let Some(mic) = self.go_live_after_finish.take() {
+            self.go_live(backend, settings, mic);
+        }
+    }
+
+    /// Stops the stream and waits until it is finished (the host is exiting).
+    pub fn finish_before_exit(&mut self) {
+        self.stop();
+        if let Some(finishing) = self.finishing.take() {
+            match finishing.wait() {
+                Ok(()) => info!("the stream is finished"),
+                Err(message) => error!("{message}"),
+            }
+        }
         self.set_phase(StreamPhase::Idle);
     }
 
@@ -313,6 +373,7 @@ pub fn drive_stream(
     media: Res<Media>,
     settings: Res<HostSettings>,
 ) {
+    streaming.poll_finishing(&media, &settings);
     for command in commands.read() {
         match *command {
             StreamCommand::GoLive { mic } => streaming.go_live(&media, &settings, mic),
@@ -329,10 +390,7 @@ pub fn drive_stream(
         .filter_map(|event| streaming.apply(event))
         .last();
     if let Some(message) = failure {
-        error!("stream failed: {message}");
-        streaming.sink = None; // torn down without finalising: the encoder itself failed
-        streaming.live_since = None;
-        streaming.set_phase(StreamPhase::Error { message });
+        streaming.fail(message);
     }
 }
 

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use livestream_control::StreamPhase;
 use livestream_testkit::{Reaped, mp4, probe, session_file, session_files, wait_for};
 
 mod support;
@@ -170,4 +171,59 @@ fn every_stop_signal_finalises_the_recording() {
         );
         assert!(video_frames(&file) >= 30, "{signals:?}");
     }
+}
+
+#[test]
+fn a_stop_waiting_on_a_stuck_ingest_never_freezes_the_host_and_files_are_finalised() {
+    // An "ingest" that accepts connections and never answers, until the test ends.
+    let stuck = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = stuck.local_addr().unwrap().port();
+    stuck.set_nonblocking(true).unwrap();
+    let test_over = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let over = test_over.clone();
+    let ingest = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while !over.load(std::sync::atomic::Ordering::Acquire) {
+            match stuck.accept() {
+                Ok((connection, _)) => held.push(connection),
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("show.mp4");
+    let (mut host, _alpha, socket) = host_with_alpha(
+        dir.path(),
+        &[
+            format!("rtmp://127.0.0.1:{port}/live/key"),
+            format!("file:{}", file.display()),
+        ],
+    );
+    ctl(&socket, &["show", "alpha"]);
+    ctl(&socket, &["go-live"]);
+    wait_for("30 frames out", Duration::from_secs(30), || {
+        host_status(&socket).frames_pushed >= 30
+    });
+    ctl(&socket, &["stop"]);
+    // The host answers while the stream is being finished: the loop is free.
+    wait_for("the stopping phase, seen", Duration::from_secs(5), || {
+        host_status(&socket).phase == StreamPhase::Stopping
+    });
+    wait_for("the stream finished", Duration::from_secs(60), || {
+        !matches!(
+            host_status(&socket).phase,
+            StreamPhase::Stopping | StreamPhase::Live
+        )
+    });
+    host.signal("TERM");
+    assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
+    let file = session_file(&file);
+    assert!(
+        mp4::is_finalised(&file),
+        "{:?}",
+        mp4::top_level_boxes(&file)
+    );
+    assert!(video_frames(&file) >= 30);
+    test_over.store(true, std::sync::atomic::Ordering::Release);
+    ingest.join().unwrap();
 }

@@ -591,7 +591,15 @@ fn a_stream_that_cannot_start_is_an_error_every_game_sees() {
             if message.contains("venc") && message.contains("out of memory"))
     });
     assert!(!host.status().is_live());
-    assert_eq!(host.media.get().stops, 0, "a failed encoder is not stopped");
+    // Then it is finished as far as it can be (recordings get their index
+    // when end of stream still flows), off the loop; the error stays shown.
+    assert!(matches!(host.status().phase, StreamPhase::Error { .. }));
+    // Going live again starts a new stream once that one is finished.
+    player.send(GameMessage::GoLive {
+        mic: MicChoice::Off,
+    });
+    host.step_until("live again", |_| player.phase() == Some(StreamPhase::Live));
+    assert_eq!(host.media.get().stops, 1, "the failed stream was finished");
 }
 
 #[test]

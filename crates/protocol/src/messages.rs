@@ -193,6 +193,9 @@ pub enum StreamPhase {
         /// Milliseconds until the next attempt.
         retry_in_ms: u64,
     },
+    /// The stream was stopped and is being finished: end of stream through
+    /// every output, files finalised, sessions closed.
+    Stopping,
     /// Streaming failed and stopped.
     Error {
         /// What went wrong, with stream keys redacted.

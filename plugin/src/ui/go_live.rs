@@ -80,6 +80,7 @@ pub(crate) fn phase_text(state: &StreamState) -> String {
             "reconnecting (attempt {attempt}, next in {:.1} s)",
             *retry_in_ms as f64 / 1000.0
         ),
+        StreamPhase::Stopping => "stopping: finishing the recording…".into(),
         StreamPhase::Error { message } => format!("error: {message}"),
     }
 }

@@ -376,6 +376,7 @@ fn phase_words(phase: &StreamPhase) -> (String, egui::Color32) {
     match phase {
         StreamPhase::Idle => ("idle".to_owned(), egui::Color32::GRAY),
         StreamPhase::Starting => ("starting…".to_owned(), WARN),
+        StreamPhase::Stopping => ("stopping: finishing files…".to_owned(), WARN),
         StreamPhase::Live => ("LIVE".to_owned(), LIVE),
         StreamPhase::Reconnecting {
             attempt,

@@ -132,8 +132,9 @@ impl Branches {
             index,
             generation: self.generation,
         };
-        let video_queue = make("queue", Some(&names.part("vqueue")))?;
-        let audio_queue = make("queue", Some(&names.part("aqueue")))?;
+        let network = self.slots[index].output.is_network();
+        let video_queue = output_queue(&names.part("vqueue"), network)?;
+        let audio_queue = output_queue(&names.part("aqueue"), network)?;
         // Each container wants its own H.264 form (FLV and MP4 `avc`, MPEG-TS
         // `byte-stream` with SPS/PPS in band): a parser per output converts.
         let video_parse = make("h264parse", Some(&names.part("vparse")))?;
@@ -259,4 +260,23 @@ impl Branches {
             retry_in,
         }
     }
+}
+
+/// How much a network output may fall behind before its oldest data is dropped.
+const NETWORK_BACKLOG_NS: u64 = 2_000_000_000;
+
+/// The queue at the head of an output branch. A network output's drops its
+/// oldest data once [`NETWORK_BACKLOG_NS`] behind: an ingest that stalls
+/// (a stuck server, a saturated uplink) must never hold back the encoder,
+/// and with it the recordings and the other outputs; its picture recovers
+/// at the next keyframe, as OBS drops frames for a slow connection.
+fn output_queue(name: &str, network: bool) -> Result<gst::Element, MediaError> {
+    let queue = make("queue", Some(name))?;
+    if network {
+        queue.set_property("max-size-time", NETWORK_BACKLOG_NS);
+        queue.set_property("max-size-buffers", 0u32);
+        queue.set_property("max-size-bytes", 0u32);
+        queue.set_property_from_str("leaky", "downstream");
+    }
+    Ok(queue)
 }
