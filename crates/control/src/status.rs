@@ -48,6 +48,9 @@ pub struct HostStatus {
     pub video_delay_ms: Option<f64>,
     /// The outputs of the running stream (keys redacted); empty when idle.
     pub outputs: Vec<OutputState>,
+    /// Why the microphone is not heard while it should be (it failed and is
+    /// being rebuilt; the stream goes on without it).
+    pub mic_error: Option<String>,
     /// Every file recorded since the host started, oldest first: each
     /// session writes files of its own and never overwrites one.
     pub recordings: Vec<PathBuf>,
@@ -73,6 +76,7 @@ impl Default for HostStatus {
             bitrate_kbps: 0,
             video_delay_ms: None,
             outputs: Vec::new(),
+            mic_error: None,
             recordings: Vec::new(),
             games: Vec::new(),
             audience: AudienceStatus::default(),

@@ -56,6 +56,7 @@ pub fn host_status<'a>(
             .is_live()
             .then(|| counters.playout_delay_ns as f64 / 1e6),
         outputs: streaming.outputs(),
+        mic_error: streaming.mic_trouble.clone(),
         recordings: streaming.recordings.clone(),
         games,
         audience: audience.status(),

@@ -71,6 +71,8 @@ pub struct Streaming {
     /// Every file written since the host started, oldest first (each
     /// session has files of its own).
     pub recordings: Vec<PathBuf>,
+    /// Why the microphone is not heard now (it failed and is being rebuilt).
+    pub mic_trouble: Option<String>,
     /// The stream being finished off the loop, after a stop or a failure.
     finishing: Option<Finishing>,
     /// A go-live asked for while the last stream was being finished: it
@@ -109,6 +111,7 @@ impl Default for Streaming {
             media_live: false,
             outputs_down: BTreeMap::new(),
             recordings: Vec::new(),
+            mic_trouble: None,
             finishing: None,
             go_live_after_finish: None,
         }
@@ -271,6 +274,7 @@ impl Streaming {
         }
         self.live_since = None;
         self.outputs_down.clear();
+        self.mic_trouble = None;
         self.set_phase(if self.finishing.is_some() {
             StreamPhase::Stopping
         } else {
@@ -359,6 +363,23 @@ impl Streaming {
                 if !self.outputs_down.values().any(Option::is_some) {
                     self.set_phase(StreamPhase::Live);
                 }
+                None
+            }
+            MediaEvent::MicDown {
+                error,
+                attempt,
+                retry_in,
+            } => {
+                self.mic_trouble = Some(format!(
+                    "microphone lost ({}); retrying in {:.1} s (attempt {attempt})",
+                    error.message,
+                    retry_in.as_secs_f64()
+                ));
+                None
+            }
+            MediaEvent::MicUp => {
+                info!("microphone back");
+                self.mic_trouble = None;
                 None
             }
             MediaEvent::Eos => None,

@@ -1,12 +1,16 @@
 //! Nothing a streamer records is lost: every session writes files of its
-//! own, a killed host leaves files that play, and every stop signal
-//! finalises them. The real `livestream-host` and `livestream-testsrc`.
+//! own, a killed host leaves files that play, every stop signal finalises
+//! them, a stop never freezes the host, and a lost microphone is rebuilt
+//! while the stream goes on. The real `livestream-host` and
+//! `livestream-testsrc`, a real PulseAudio.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use livestream_control::StreamPhase;
-use livestream_testkit::{Reaped, mp4, probe, session_file, session_files, wait_for};
+use livestream_testkit::{
+    PulseMic, Reaped, mp4, probe, session_file, session_files, tone_levels, wait_for,
+};
 
 mod support;
 
@@ -226,4 +230,67 @@ fn a_stop_waiting_on_a_stuck_ingest_never_freezes_the_host_and_files_are_finalis
     assert!(video_frames(&file) >= 30);
     test_over.store(true, std::sync::atomic::Ordering::Release);
     ingest.join().unwrap();
+}
+
+#[test]
+fn a_lost_microphone_is_rebuilt_while_the_stream_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mic = PulseMic::start(dir.path(), MIC_TONE);
+    let socket = dir.path().join("sock/host.sock");
+    let file = dir.path().join("show.mkv");
+    let mut host = host(
+        &socket,
+        &[format!("file:{}", file.display())],
+        Mic::Pulse(&mic),
+    );
+    wait_for("host socket", Duration::from_secs(20), || socket.exists());
+    let _alpha = game(&socket, "alpha", 0, "320x180", 120);
+    wait_for("the game", Duration::from_secs(20), || {
+        games_connected(&socket) == 1
+    });
+    ctl(&socket, &["show", "alpha"]);
+    ctl(&socket, &["go-live", "--mic"]);
+    // 5 s: the microphone is heard well past its start-up.
+    wait_for("75 frames out", Duration::from_secs(30), || {
+        host_status(&socket).frames_pushed >= 75
+    });
+    // The sound server goes away (a restart, a crash).
+    drop(mic);
+    wait_for(
+        "the microphone reported lost",
+        Duration::from_secs(20),
+        || host_status(&socket).mic_error.is_some(),
+    );
+    let pushed = host_status(&socket).frames_pushed;
+    wait_for("the stream going on", Duration::from_secs(20), || {
+        let status = host_status(&socket);
+        status.phase == StreamPhase::Live && status.frames_pushed >= pushed + 30
+    });
+    // It comes back: the microphone is rebuilt and heard again.
+    let _mic = PulseMic::start(dir.path(), MIC_TONE);
+    wait_for("the microphone back", Duration::from_secs(90), || {
+        host_status(&socket).mic_error.is_none()
+    });
+    let pushed = host_status(&socket).frames_pushed;
+    wait_for("3 s more", Duration::from_secs(30), || {
+        host_status(&socket).frames_pushed >= pushed + 45
+    });
+    ctl(&socket, &["stop"]);
+    wait_for("the stream finished", Duration::from_secs(30), || {
+        host_status(&socket).phase == StreamPhase::Idle
+    });
+    host.signal("TERM");
+    assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
+    let file = session_file(&file);
+    let levels = tone_levels(&file, &[MIC_TONE], 0.5);
+    // Past the first two seconds (the microphone starting up).
+    let after_start = &levels[4.min(levels.len())..];
+    let heard = |level: &Vec<f64>| level[0] > 0.02;
+    let lost = after_start.iter().position(|level| !heard(level));
+    assert!(
+        lost.is_some_and(
+            |lost| after_start[..lost].iter().any(heard) && after_start[lost..].iter().any(heard)
+        ),
+        "the microphone heard, lost, then heard again: {levels:?}"
+    );
 }

@@ -1,9 +1,10 @@
-//! The bus: errors, end of stream and the outputs' reconnections become
-//! [`MediaEvent`]s for the owner.
+//! The bus: errors, end of stream and the reconnections of the outputs and
+//! the microphone become [`MediaEvent`]s for the owner.
 //!
 //! Two parts: a sync handler, running in the failing element's own thread,
 //! marks an output dead before its error can flow back to the tee; the bus
-//! thread then tears that branch down and lets [`Branches`] rebuild it.
+//! thread then tears that branch down and lets [`Branches`] rebuild it (and
+//! the [`Microphone`] rebuild itself).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +18,7 @@ use tracing::{debug, warn};
 
 use crate::error::{ElementError, MediaError};
 use crate::events::MediaEvent;
+use crate::mic::Microphone;
 use crate::outputs::ElementNames;
 use crate::outputs::branches::Branches;
 
@@ -27,6 +29,7 @@ const POLL: gst::ClockTime = gst::ClockTime::from_mseconds(100);
 pub(crate) fn spawn(
     pipeline: &gst::Pipeline,
     branches: Branches,
+    microphone: Option<Microphone>,
     events: Sender<MediaEvent>,
     stop: Arc<AtomicBool>,
 ) -> Result<JoinHandle<()>, MediaError> {
@@ -40,7 +43,13 @@ pub(crate) fn spawn(
     });
     std::thread::Builder::new()
         .name("livestream-media-bus".into())
-        .spawn(move || run(&bus, branches, &events, &stop))
+        .spawn(move || {
+            let mut parts = Parts {
+                branches,
+                microphone,
+            };
+            run(&bus, &mut parts, &events, &stop);
+        })
         .map_err(|err| MediaError::Build(format!("cannot start bus thread: {err}")))
 }
 
@@ -60,15 +69,22 @@ fn output_of(msg: &gst::Message) -> Option<usize> {
     ElementNames::output_of(&msg.src()?.name())
 }
 
-/// The bus thread: reconnects outputs when due, turns messages into events.
-fn run(bus: &gst::Bus, mut branches: Branches, events: &Sender<MediaEvent>, stop: &AtomicBool) {
+/// What the bus thread rebuilds after a failure.
+struct Parts {
+    branches: Branches,
+    microphone: Option<Microphone>,
+}
+
+/// The bus thread: rebuilds outputs and the microphone when due, turns
+/// messages into events.
+fn run(bus: &gst::Bus, parts: &mut Parts, events: &Sender<MediaEvent>, stop: &AtomicBool) {
     while !stop.load(Ordering::Acquire) {
-        if !send_all(events, branches.tick(Instant::now())) {
+        let now = Instant::now();
+        let mic = parts.microphone.as_mut().and_then(|mic| mic.tick(now));
+        if !send_all(events, parts.branches.tick(now).into_iter().chain(mic)) {
             return; // the owner is gone
         }
-        let said = bus
-            .timed_pop(POLL)
-            .and_then(|msg| on_message(&msg, &mut branches));
+        let said = bus.timed_pop(POLL).and_then(|msg| on_message(&msg, parts));
         if !send_all(events, said) {
             return;
         }
@@ -81,11 +97,9 @@ fn send_all(events: &Sender<MediaEvent>, batch: impl IntoIterator<Item = MediaEv
 }
 
 /// What one bus message means for the owner.
-fn on_message(msg: &gst::Message, branches: &mut Branches) -> Option<MediaEvent> {
+fn on_message(msg: &gst::Message, parts: &mut Parts) -> Option<MediaEvent> {
     match msg.view() {
-        gst::MessageView::Error(err) => {
-            on_error(msg, ElementError::from_message(msg, err), branches)
-        }
+        gst::MessageView::Error(err) => on_error(msg, ElementError::from_message(msg, err), parts),
         gst::MessageView::Eos(_) => Some(MediaEvent::Eos),
         gst::MessageView::Warning(warning) => {
             debug!("pipeline warning: {}", warning.error());
@@ -95,14 +109,17 @@ fn on_message(msg: &gst::Message, branches: &mut Branches) -> Option<MediaEvent>
     }
 }
 
-/// An output's error is the branches' business; any other loses the stream.
-fn on_error(
-    msg: &gst::Message,
-    error: ElementError,
-    branches: &mut Branches,
-) -> Option<MediaEvent> {
+/// An output's error is the branches' business, the microphone's its own;
+/// any other loses the stream.
+fn on_error(msg: &gst::Message, error: ElementError, parts: &mut Parts) -> Option<MediaEvent> {
     if let Some(index) = output_of(msg) {
-        return branches.on_error(index, error, Instant::now());
+        return parts.branches.on_error(index, error, Instant::now());
+    }
+    if Microphone::is_from_a_microphone(msg) {
+        return parts
+            .microphone
+            .as_mut()
+            .and_then(|mic| mic.on_error(msg, error, Instant::now()));
     }
     warn!(debug = error.debug.as_deref(), "pipeline error: {error}");
     Some(MediaEvent::Error {

@@ -29,6 +29,18 @@ pub enum MediaEvent {
         /// The output, redacted.
         output: String,
     },
+    /// The microphone failed (the sound server went away): the stream goes
+    /// on without it, and it is rebuilt after `retry_in`.
+    MicDown {
+        /// What its element reported.
+        error: ElementError,
+        /// Rebuild attempt about to be made, from 1.
+        attempt: u32,
+        /// Delay before the attempt.
+        retry_in: Duration,
+    },
+    /// A rebuilt microphone has been capturing without error for a while.
+    MicUp,
     /// All outputs received end-of-stream (files are finalised).
     Eos,
 }

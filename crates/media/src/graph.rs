@@ -22,6 +22,7 @@ use crate::config::{AUDIO_CHANNELS, AUDIO_RATE, MediaConfig, MicSource};
 use crate::element::{caps_filter, make, static_pad};
 use crate::error::MediaError;
 use crate::frame::video_caps;
+use crate::mic::Microphone;
 use crate::pump::MAX_PLAYOUT_DELAY_NS;
 use crate::stats::MediaStats;
 
@@ -42,6 +43,8 @@ pub(crate) struct Graph {
     pub video_tee: gst::Element,
     /// Encoded audio out.
     pub audio_tee: gst::Element,
+    /// The microphone, when one is mixed in.
+    pub microphone: Option<Microphone>,
 }
 
 /// Builds the video and audio chains into `pipeline`.
@@ -51,13 +54,14 @@ pub(crate) fn build(
     stats: &Arc<MediaStats>,
 ) -> Result<Graph, MediaError> {
     let (video_src, encoder, video_tee) = build_video(pipeline, config, stats)?;
-    let (audio_src, audio_tee) = build_audio(pipeline, config, stats)?;
+    let (audio_src, audio_tee, microphone) = build_audio(pipeline, config, stats)?;
     Ok(Graph {
         video_src,
         audio_src,
         encoder,
         video_tee,
         audio_tee,
+        microphone,
     })
 }
 
@@ -187,7 +191,7 @@ fn build_audio(
     pipeline: &gst::Pipeline,
     config: &MediaConfig,
     stats: &Arc<MediaStats>,
-) -> Result<(gst_app::AppSrc, gst::Element), MediaError> {
+) -> Result<(gst_app::AppSrc, gst::Element, Option<Microphone>), MediaError> {
     let raw_caps = raw_audio_caps(AUDIO_RATE, AUDIO_CHANNELS);
     let mixer = make("audiomixer", Some("amix"))?;
     // Wait this long for late game audio before mixing without it.
@@ -212,10 +216,8 @@ fn build_audio(
     let game = live_appsrc(GAME_AUDIO_SRC, &raw_caps, gst::ClockTime::from_seconds(1));
     add_audio_source(pipeline, &mixer, game.upcast_ref(), &raw_caps)?;
 
-    if let Some(mic) = mic_source(&config.mic)? {
-        add_audio_source(pipeline, &mixer, &mic, &raw_caps)?;
-    }
-    Ok((game, tee))
+    let microphone = Microphone::build(pipeline, &mixer, &raw_caps, &config.mic)?;
+    Ok((game, tee, microphone))
 }
 
 /// Converts and resamples `source` to the mixer's format and queues it into the mixer.
@@ -225,6 +227,17 @@ fn add_audio_source(
     source: &gst::Element,
     caps: &gst::Caps,
 ) -> Result<(), MediaError> {
+    converted_chain(pipeline.upcast_ref(), source, caps)?.link(mixer)?;
+    Ok(())
+}
+
+/// `source → audioconvert → audioresample → caps → queue` in `bin`; returns
+/// the queue, whose source pad goes to the mixer.
+pub(crate) fn converted_chain(
+    bin: &gst::Bin,
+    source: &gst::Element,
+    caps: &gst::Caps,
+) -> Result<gst::Element, MediaError> {
     let convert = make("audioconvert", None)?;
     let resample = make("audioresample", None)?;
     let filter = caps_filter(caps)?;
@@ -232,16 +245,15 @@ fn add_audio_source(
     // (without it the latency cannot be configured and data is late).
     let queue = make("queue", None)?;
     let chain = [source, &convert, &resample, &filter, &queue];
-    pipeline.add_many(chain)?;
+    bin.add_many(chain)?;
     gst::Element::link_many(chain)?;
-    queue.link(mixer)?;
-    Ok(())
+    Ok(queue)
 }
 
-/// The microphone's source element, named `mic` (`None`: no microphone).
-fn mic_source(mic: &MicSource) -> Result<Option<gst::Element>, MediaError> {
+/// The microphone's source element, named `mic` (never for [`MicSource::None`]).
+pub(crate) fn mic_source(mic: &MicSource) -> Result<gst::Element, MediaError> {
     let element = match mic {
-        MicSource::None => return Ok(None),
+        MicSource::None => return Err(MediaError::Config("no microphone".into())),
         MicSource::Auto => pulse_source(None)?,
         MicSource::Pulse(device) => pulse_source(Some(device))?,
         MicSource::TestTone => {
@@ -253,7 +265,7 @@ fn mic_source(mic: &MicSource) -> Result<Option<gst::Element>, MediaError> {
         }
         MicSource::File(path) => wav_source(path)?,
     };
-    Ok(Some(element))
+    Ok(element)
 }
 
 /// A PulseAudio capture (the default source, or a named one).

@@ -23,6 +23,7 @@ mod events;
 mod frame;
 mod frame_pump;
 mod graph;
+mod mic;
 mod outputs;
 mod pump;
 mod reconnect;

@@ -68,13 +68,14 @@ impl Streamer {
         pipeline.use_clock(Some(&gst::SystemClock::obtain()));
 
         let stats = Arc::new(MediaStats::default());
-        let graph = graph::build(&pipeline, &config, &stats)?;
+        let mut graph = graph::build(&pipeline, &config, &stats)?;
+        let microphone = graph.microphone.take();
         let branches = Branches::build_all(&pipeline, &graph, &config.outputs)?;
 
         let (events_tx, events) = crossbeam_channel::unbounded();
         let stop = Arc::new(AtomicBool::new(false));
         let schedule = Arc::new(Mutex::new(FrameSchedule::new(config.fps)));
-        let bus_thread = bus::spawn(&pipeline, branches, events_tx, stop.clone())?;
+        let bus_thread = bus::spawn(&pipeline, branches, microphone, events_tx, stop.clone())?;
 
         pipeline
             .set_state(gst::State::Playing)

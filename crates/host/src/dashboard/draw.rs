@@ -296,7 +296,11 @@ fn stream_panel(ui: &mut egui::Ui, model: &DashboardModel, textures: &mut Textur
                 ui.end_row();
             }
             ui.label("microphone");
-            ui.label(if stream.mic { "on" } else { "off" });
+            match (&stream.mic_error, stream.mic) {
+                (Some(error), _) => ui.label(egui::RichText::new(error).color(WARN)),
+                (None, true) => ui.label("on"),
+                (None, false) => ui.label("off"),
+            };
             ui.end_row();
         });
     ui.separator();

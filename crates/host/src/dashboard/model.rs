@@ -86,6 +86,8 @@ pub struct StreamView {
     pub shown_game: Option<String>,
     /// Each output (URL redacted: never the stream key) and how it is doing.
     pub outputs: Vec<OutputState>,
+    /// Why the microphone is not heard, while it is being rebuilt.
+    pub mic_error: Option<String>,
     /// Every file recorded since the host started, oldest first.
     pub recordings: Vec<std::path::PathBuf>,
     /// Frames pushed to the encoder.
@@ -111,6 +113,7 @@ impl Default for StreamView {
             uptime: Duration::ZERO,
             shown_game: None,
             outputs: Vec::new(),
+            mic_error: None,
             recordings: Vec::new(),
             frames_pushed: 0,
             frames_repeated: 0,
@@ -141,6 +144,7 @@ impl StreamView {
         self.frames_superseded = status.frames_superseded;
         self.outputs = status.outputs.clone();
         self.recordings.clone_from(&status.recordings);
+        self.mic_error.clone_from(&status.mic_error);
         self.reconnects = status.reconnects;
         self.switches = status.switches;
         self.sample_bitrate(now, status.bitrate_kbps);
