@@ -298,6 +298,7 @@ fn live_badge_shows_time_state_and_bitrate_and_stops() {
             ..default()
         },
         has_destination: true,
+        mic_error: None,
     }));
     game.find("LIVE");
     game.find("1:05");
@@ -320,6 +321,7 @@ fn live_badge_shows_time_state_and_bitrate_and_stops() {
         mic: MicChoice::On,
         stats: StreamStats::default(),
         has_destination: true,
+        mic_error: None,
     }));
     game.find("reconnecting (attempt 3, next in 2.0 s) · 0 kbit/s");
 }
@@ -468,6 +470,7 @@ fn with_no_destination_the_pop_up_asks_where_to_stream_first_and_masks_the_key()
         mic: MicChoice::Off,
         stats: StreamStats::default(),
         has_destination: false,
+        mic_error: None,
     }));
     let deadline = Instant::now() + LIMIT;
     while game

@@ -197,6 +197,7 @@ impl Streaming {
             mic: self.mic,
             stats,
             has_destination: self.has_destination,
+            mic_error: self.mic_trouble.clone(),
         }
     }
 

@@ -7,9 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use livestream_control::StreamPhase;
+use livestream_control::{OutputHealth, StreamPhase};
 use livestream_testkit::{
-    PulseMic, Reaped, mp4, probe, session_file, session_files, tone_levels, wait_for,
+    NginxRtmp, PulseMic, Reaped, SmallDisk, mp4, probe, session_file, session_files, tone_levels,
+    wait_for,
 };
 
 mod support;
@@ -293,4 +294,50 @@ fn a_lost_microphone_is_rebuilt_while_the_stream_goes_on() {
         ),
         "the microphone heard, lost, then heard again: {levels:?}"
     );
+}
+
+#[test]
+fn a_recording_on_a_full_disk_fails_visibly_while_the_ingest_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let nginx = NginxRtmp::start(&dir.path().join("nginx"));
+    // Room for a few seconds of the stream, then "No space left on device".
+    let disk = SmallDisk::mount(&dir.path().join("small"), 256);
+    let file = disk.dir.join("show.mkv");
+    let (mut host, _alpha, socket) = host_with_alpha(
+        dir.path(),
+        &[nginx.url("full_disk"), format!("file:{}", file.display())],
+    );
+    ctl(&socket, &["show", "alpha"]);
+    ctl(&socket, &["go-live"]);
+    wait_for("the file output failed", Duration::from_secs(60), || {
+        host_status(&socket)
+            .outputs
+            .iter()
+            .any(|output| output.url.starts_with("file:") && output.health == OutputHealth::Failed)
+    });
+    let status = host_status(&socket);
+    assert_eq!(
+        status.phase,
+        StreamPhase::Live,
+        "the stream goes on: {status:?}"
+    );
+    let pushed = status.frames_pushed;
+    wait_for("the ingest still fed", Duration::from_secs(20), || {
+        host_status(&socket).frames_pushed >= pushed + 30
+    });
+    ctl(&socket, &["stop"]);
+    wait_for("the stream finished", Duration::from_secs(30), || {
+        host_status(&socket).phase == StreamPhase::Idle
+    });
+    host.signal("TERM");
+    assert_eq!(host.wait_timeout(Duration::from_secs(30)), Some(0));
+    assert!(
+        video_frames(&session_file(&file)) > 0,
+        "what fitted on the disk plays"
+    );
+    assert!(
+        video_frames(&nginx.recording("full_disk")) >= pushed + 30,
+        "the ingest got the whole stream"
+    );
+    drop(disk);
 }

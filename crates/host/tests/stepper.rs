@@ -686,3 +686,161 @@ fn a_destination_chosen_in_a_game_is_streamed_to_and_remembered_for_the_owner_al
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+/// One message a fuzzed game sends, with any values the wire accepts.
+#[derive(Debug, Clone)]
+enum Sent {
+    Frame { header: VideoFrameHeader },
+    Audio { header: AudioChunkHeader },
+    Display { shown: bool, timestamp_ns: u64 },
+    GoLive { mic: bool },
+    Stop,
+}
+
+/// Any `u64`, the edges often.
+fn edgy_u64() -> impl proptest::strategy::Strategy<Value = u64> {
+    use proptest::prelude::*;
+    prop_oneof![any::<u64>(), Just(u64::MAX), Just(u64::MAX - 1), 0u64..3]
+}
+
+fn any_sent() -> impl proptest::strategy::Strategy<Value = Sent> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (edgy_u64(), edgy_u64(), any::<bool>(), 1u32..32, 1u32..32).prop_map(
+            |(frame_number, timestamp_ns, rgba, half_width, half_height)| {
+                let format = if rgba {
+                    PixelFormat::Rgba8
+                } else {
+                    PixelFormat::I420
+                };
+                Sent::Frame {
+                    header: VideoFrameHeader {
+                        frame_number,
+                        timestamp_ns,
+                        ..VideoFrameHeader::packed(format, half_width * 2, half_height * 2)
+                    },
+                }
+            }
+        ),
+        (
+            8_000u32..=192_000,
+            1u16..=8,
+            1u32..=2_000,
+            edgy_u64(),
+            edgy_u64()
+        )
+            .prop_map(|(sample_rate, channels, frames, timestamp_ns, sequence)| {
+                Sent::Audio {
+                    header: AudioChunkHeader {
+                        sample_rate,
+                        channels,
+                        frames,
+                        timestamp_ns,
+                        sequence,
+                    },
+                }
+            }),
+        (any::<bool>(), edgy_u64()).prop_map(|(shown, timestamp_ns)| Sent::Display {
+            shown,
+            timestamp_ns
+        }),
+        any::<bool>().prop_map(|mic| Sent::GoLive { mic }),
+        Just(Sent::Stop),
+    ]
+}
+
+impl ScriptedGame {
+    /// Sends `sent`; whether it was a video frame.
+    fn send_fuzzed(&self, sent: &Sent) -> bool {
+        match sent {
+            Sent::Frame { header } => {
+                let pixels = vec![200; header.payload_len().unwrap()];
+                self.link
+                    .outbox()
+                    .send_with_payload(GameMessage::VideoFrame(*header), pixels)
+                    .unwrap();
+                return true;
+            }
+            Sent::Audio { header } => {
+                let samples = vec![0; header.payload_len().unwrap()];
+                self.link
+                    .outbox()
+                    .send_with_payload(GameMessage::AudioChunk(*header), samples)
+                    .unwrap();
+            }
+            Sent::Display {
+                shown,
+                timestamp_ns,
+            } => self.send(GameMessage::Display(DisplayReport {
+                visibility: if *shown {
+                    Visibility::Shown
+                } else {
+                    Visibility::Hidden
+                },
+                reason: DisplayReason::Focus,
+                timestamp_ns: *timestamp_ns,
+            })),
+            Sent::GoLive { mic } => self.send(GameMessage::GoLive {
+                mic: if *mic { MicChoice::On } else { MicChoice::Off },
+            }),
+            Sent::Stop => self.send(GameMessage::StopStream),
+        }
+        false
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+
+    /// Whatever a game sends within the protocol (frame numbers and stamps
+    /// near `u64::MAX`, any audio format, reports from the future, go-live
+    /// and stop in any order), the host takes each message, counts it and
+    /// keeps answering.
+    #[test]
+    fn any_game_messages_leave_the_host_counting_and_answering(
+        messages in proptest::collection::vec(any_sent(), 1..40)
+    ) {
+        let mut host = Stepper::new();
+        let game = host.connect("fuzz");
+        // One message at a time, each taken before the next is sent, so the
+        // link never drops a frame under pressure and every value reaches
+        // the host's logic.
+        let (mut frames, mut chunks) = (0, 0);
+        for sent in &messages {
+            if game.send_fuzzed(sent) {
+                frames += 1;
+            } else if matches!(sent, Sent::Audio { .. }) {
+                chunks += 1;
+            } else {
+                // A control message: an audio chunk after it says when it is read.
+                game.send_audio(0);
+                chunks += 1;
+            }
+            host.step_until("the message taken", |host| {
+                host.status()
+                    .game("fuzz")
+                    .is_some_and(|game| game.frames == frames && game.audio_chunks == chunks)
+            });
+        }
+    }
+}
+
+#[test]
+fn frame_numbers_at_the_edge_of_u64_are_counted() {
+    let mut host = Stepper::new();
+    let game = host.connect("edge");
+    for (sent, number) in [u64::MAX, 0, u64::MAX - 1, u64::MAX]
+        .into_iter()
+        .enumerate()
+    {
+        game.send_frame(number);
+        host.step_until("the frame counted", |host| {
+            host.status()
+                .game("edge")
+                .is_some_and(|game| game.frames == sent as u64 + 1)
+        });
+    }
+    let status = host.status();
+    let lost = status.game("edge").unwrap().frames_lost;
+    assert_eq!(lost, u64::MAX - 2, "only the forward gap counts");
+}

@@ -204,4 +204,33 @@ mod tests {
             .unwrap();
         assert_eq!(stereo.new_format, Some(STEREO_48K));
     }
+
+    proptest::proptest! {
+        /// Whatever a game sends (any source, format, stamp; arrival in
+        /// running time), placing never panics, never overlaps, and never
+        /// puts a chunk after its arrival.
+        #[test]
+        fn any_chunks_are_placed_in_order_and_never_after_their_arrival(
+            chunks in proptest::collection::vec(
+                (0u64..4, proptest::num::u64::ANY, 0u64..1 << 50, 8_000u32..=192_000, 1u16..=8, 1usize..2_000),
+                1..40,
+            )
+        ) {
+            let mut timeline = AudioTimeline::default();
+            let mut end = 0u64;
+            let mut arrival = 0u64;
+            for (source, pts, later, rate, channels, frames) in chunks {
+                arrival = arrival.saturating_add(later % 1_000_000_000);
+                let bytes = vec![0u8; frames * usize::from(channels) * 4];
+                if let Some(placed) = timeline.place(source, (pts, arrival), (rate, channels), &bytes) {
+                    proptest::prop_assert!(placed.pts_ns >= end, "overlap: {} < {end}", placed.pts_ns);
+                    // A trimmed chunk starts at the end before, rounded up to its next sample.
+                    let one_sample = 1_000_000_000 / u64::from(rate) + 1;
+                    proptest::prop_assert!(placed.pts_ns <= arrival.max(end) + one_sample);
+                    proptest::prop_assert!(!placed.bytes.is_empty());
+                    end = placed.pts_ns + placed.duration_ns;
+                }
+            }
+        }
+    }
 }

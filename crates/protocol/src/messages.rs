@@ -244,6 +244,9 @@ pub struct StreamState {
     /// Whether the host knows where to stream (an output or a destination
     /// configured); without one a game asks the player first.
     pub has_destination: bool,
+    /// Why the microphone is not heard while the player chose it (it was
+    /// lost and is being rebuilt; the stream goes on without it).
+    pub mic_error: Option<String>,
 }
 
 /// Which media the host wants from a game right now.

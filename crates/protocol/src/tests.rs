@@ -221,6 +221,7 @@ fn host_message() -> impl Strategy<Value = HostMessage> {
                 mic: if mic { MicChoice::On } else { MicChoice::Off },
                 stats,
                 has_destination: mic,
+                mic_error: None,
             })
         }),
         (any::<bool>(), any::<bool>(), 1u32..60)

@@ -5,7 +5,10 @@
 //! Everything started here is stopped by pid when its guard drops, so a
 //! failing test leaves no process behind.
 
+mod disk;
 pub mod mp4;
+
+pub use disk::SmallDisk;
 
 use std::ffi::OsStr;
 use std::net::TcpListener;

@@ -4,7 +4,7 @@
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
-use livestream_protocol::{MicChoice, StreamPhase, StreamState};
+use livestream_protocol::{MicChoice, OutputStatus, StreamPhase, StreamState};
 
 use super::destination::{DestinationForm, StepAnswer, WHERE, destination_step};
 use crate::LiveStreamSettings;
@@ -211,10 +211,28 @@ fn badge(ui: &mut egui::Ui, state: &StreamState, requests: &mut MessageWriter<Li
         phase_text(state),
         state.stats.bitrate_kbps
     ));
+    if let Some(error) = &state.mic_error {
+        ui.colored_label(AMBER, error);
+    }
     for output in &state.stats.outputs {
-        if let Some(path) = output.url.strip_prefix("file:") {
-            ui.label(format!("recording to {path}"));
+        if let Some(line) = output_line(output) {
+            if output.connected {
+                ui.label(line);
+            } else {
+                ui.colored_label(AMBER, line);
+            }
         }
+    }
+}
+
+/// What the badge says about one output: where a recording goes, and any
+/// output that is not receiving (a full disk, a lost ingest).
+fn output_line(output: &OutputStatus) -> Option<String> {
+    match (output.url.strip_prefix("file:"), output.connected) {
+        (Some(path), true) => Some(format!("recording to {path}")),
+        (Some(path), false) => Some(format!("recording to {path} failed; the stream goes on")),
+        (None, true) => None,
+        (None, false) => Some(format!("{} is not receiving", output.url)),
     }
 }
 
@@ -275,6 +293,7 @@ mod tests {
             mic: MicChoice::Off,
             stats: StreamStats::default(),
             has_destination: true,
+            mic_error: None,
         };
         let reconnecting = StreamPhase::Reconnecting {
             attempt: 2,
@@ -290,6 +309,23 @@ mod tests {
         assert_eq!(
             phase_text(&state(error)),
             "error: rtmp://host/live/*** refused"
+        );
+        let output = |url: &str, connected| OutputStatus {
+            url: url.into(),
+            connected,
+        };
+        assert_eq!(
+            output_line(&output("file:/v/a.mkv", true)).as_deref(),
+            Some("recording to /v/a.mkv")
+        );
+        assert_eq!(
+            output_line(&output("file:/v/a.mkv", false)).as_deref(),
+            Some("recording to /v/a.mkv failed; the stream goes on")
+        );
+        assert_eq!(output_line(&output("rtmp://h/app/***", true)), None);
+        assert_eq!(
+            output_line(&output("rtmp://h/app/***", false)).as_deref(),
+            Some("rtmp://h/app/*** is not receiving")
         );
     }
 }
