@@ -262,8 +262,10 @@ impl Branches {
     }
 }
 
-/// How much a network output may fall behind before its oldest data is dropped.
-const NETWORK_BACKLOG_NS: u64 = 2_000_000_000;
+/// How much a network output may fall behind before its oldest data is
+/// dropped: longer than a (re)connection takes, so the keyframe forced for a
+/// rebuilt branch is not dropped while its sink connects.
+const NETWORK_BACKLOG_NS: u64 = 5_000_000_000;
 
 /// The queue at the head of an output branch. A network output's drops its
 /// oldest data once [`NETWORK_BACKLOG_NS`] behind: an ingest that stalls
