@@ -20,6 +20,7 @@ out=${2:-}
 build_binaries
 bin=$(target_dir)/debug
 SOAK_DIR=${SOAK_DIR:-$(mktemp -d -t livestream-soak.XXXXXX)}
+mkdir -p "$SOAK_DIR"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do stop_pid "$pid"; done
