@@ -135,10 +135,16 @@ fn run_ctl(socket: Option<PathBuf>, request: CtlRequest) -> ExitCode {
     };
     match printed {
         Ok(text) => {
-            if let Some(text) = text {
-                println!("{text}");
+            use std::io::Write as _;
+            let written = text.map_or(Ok(()), |text| writeln!(std::io::stdout().lock(), "{text}"));
+            match written {
+                // A reader that stops early (`ctl status | grep -q …`) is not an error.
+                Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("livestream-host ctl: cannot print the answer: {err}");
+                    ExitCode::FAILURE
+                }
+                _ => ExitCode::SUCCESS,
             }
-            ExitCode::SUCCESS
         }
         Err(err) => {
             eprintln!("livestream-host ctl: {err}");

@@ -292,6 +292,7 @@ impl Streaming {
         }
         self.live_since = None;
         self.outputs_down.clear();
+        self.mic_trouble = None;
         self.set_phase(StreamPhase::Error { message });
     }
 

@@ -133,11 +133,15 @@ impl Microphone {
         let last = converted_chain(&bin, &source, &self.caps)?;
         let ghost = gst::GhostPad::with_target(&crate::element::static_pad(&last, "src")?)?;
         bin.add_pad(&ghost)?;
-        self.pipeline.add(&bin)?;
         let mixer_pad = self
             .mixer
             .request_pad_simple("sink_%u")
             .ok_or_else(|| MediaError::Build("the mixer gave no pad for the microphone".into()))?;
+        if let Err(err) = self.pipeline.add(&bin) {
+            self.mixer.release_request_pad(&mixer_pad);
+            return Err(err.into());
+        }
+        // From here on a failure is undone by `detach`.
         self.built = Some((bin.clone(), mixer_pad.clone()));
         ghost
             .link(&mixer_pad)
