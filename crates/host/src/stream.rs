@@ -269,13 +269,7 @@ impl Streaming {
     /// output, files finalised) off the loop, in the `Stopping` phase.
     pub fn stop(&mut self) {
         self.go_live_after_finish = None;
-        if let Some(sink) = self.sink.take() {
-            info!("stopping the stream");
-            self.finishing = Some(Finishing::start(sink));
-        }
-        self.live_since = None;
-        self.outputs_down.clear();
-        self.mic_trouble = None;
+        self.finish_running();
         self.set_phase(if self.finishing.is_some() {
             StreamPhase::Stopping
         } else {
@@ -287,13 +281,20 @@ impl Streaming {
     /// finalised when end of stream still flows), and the error shown.
     fn fail(&mut self, message: String) {
         error!("stream failed: {message}");
+        self.finish_running();
+        self.set_phase(StreamPhase::Error { message });
+    }
+
+    /// Hands the running stream, if any, to a [`Finishing`] and forgets
+    /// what only a running stream has (uptime, outputs down, microphone trouble).
+    fn finish_running(&mut self) {
         if let Some(sink) = self.sink.take() {
+            info!("finishing the stream off the loop");
             self.finishing = Some(Finishing::start(sink));
         }
         self.live_since = None;
         self.outputs_down.clear();
         self.mic_trouble = None;
-        self.set_phase(StreamPhase::Error { message });
     }
 
     /// Takes the outcome of finishing, once done: `Stopping` becomes
