@@ -172,10 +172,17 @@ impl ConnectorThread {
                 ConnectorEvent::StartingHost
             }
             Err(err) => {
-                let message = format!(
-                    "cannot start the stream host {}: {err}",
-                    self.host_binary.display()
-                );
+                let message = if err.kind() == std::io::ErrorKind::NotFound {
+                    format!(
+                        "the stream host is not installed: {} was not found (install livestream-host beside the game or on PATH)",
+                        self.host_binary.display()
+                    )
+                } else {
+                    format!(
+                        "cannot start the stream host {}: {err}",
+                        self.host_binary.display()
+                    )
+                };
                 warn!("{message}");
                 ConnectorEvent::HostFailed(message)
             }

@@ -16,7 +16,9 @@ use bevy_livestream::{
 };
 use common::{LIMIT, SOCKET_FILE, chat, host, test_settings, wait_for_game};
 use livestream_ipc::{LinkEvent, LinkToGame, Server};
-use livestream_protocol::{AudienceEventKind, GameMessage, HostMessage, OutputStatus};
+use livestream_protocol::{
+    AudienceEventKind, GameMessage, HostMessage, MicChoice, OutputProblem, OutputStatus,
+};
 
 mod common;
 
@@ -289,10 +291,12 @@ fn live_badge_shows_time_state_and_bitrate_and_stops() {
                 OutputStatus {
                     url: "rtmp://ingest.example/app/***".into(),
                     connected: true,
+                    problem: None,
                 },
                 OutputStatus {
                     url: "file:/home/ann/Videos/bevy_livestream 2026-12-03 14-05-09.mkv".into(),
                     connected: true,
+                    problem: None,
                 },
             ],
             ..default()
@@ -531,4 +535,124 @@ fn with_no_destination_the_pop_up_asks_where_to_stream_first_and_masks_the_key()
         game.prompt().destination.key.is_empty(),
         "the key is not kept"
     );
+}
+
+/// The state a host reports while its one output, `url`, is down for `problem`.
+fn reconnecting(url: &str, problem: OutputProblem) -> HostMessage {
+    HostMessage::StreamState(StreamState {
+        phase: StreamPhase::Reconnecting {
+            attempt: 2,
+            retry_in_ms: 4000,
+        },
+        mic: MicChoice::On,
+        stats: StreamStats {
+            outputs: vec![OutputStatus {
+                url: url.into(),
+                connected: false,
+                problem: Some(problem),
+            }],
+            ..default()
+        },
+        has_destination: true,
+        mic_error: None,
+    })
+}
+
+impl UiGame {
+    /// Runs frames until the stand-in host heard `count` requests.
+    fn wait_for_requests(&mut self, count: usize) {
+        let deadline = Instant::now() + LIMIT;
+        while self.requests.len() < count {
+            assert!(
+                Instant::now() < deadline,
+                "the host heard {:?}",
+                self.requests
+            );
+            self.update();
+        }
+    }
+}
+
+#[test]
+fn a_refused_key_is_said_in_words_and_change_destination_asks_again() {
+    let mut game = UiGame::start();
+    game.send(reconnecting(
+        "rtmps://live.twitch.tv/app/***",
+        OutputProblem::KeyRefused,
+    ));
+    game.find(
+        "rtmps://live.twitch.tv/app/***: the server refused the stream: check the stream key",
+    );
+    game.find_containing("next in 4.0 s");
+    game.find("Retry");
+    game.click("Change destination");
+    game.wait_for_requests(1);
+    assert_eq!(game.requests, [GameMessage::StopStream]);
+    game.send(HostMessage::StreamState(StreamState {
+        phase: StreamPhase::Idle,
+        mic: MicChoice::Off,
+        stats: StreamStats::default(),
+        has_destination: true,
+        mic_error: None,
+    }));
+    game.find("Where to stream");
+    game.click("Twitch");
+    game.type_beside("Stream key", 40.0, "live_right_key");
+    game.click("Continue");
+    game.click("Start streaming");
+    game.wait_for_requests(3);
+    assert_eq!(
+        game.requests[1..],
+        [
+            GameMessage::ChooseDestination {
+                destination: StreamDestination::Twitch {
+                    key: "live_right_key".into(),
+                },
+                remember: true,
+            },
+            GameMessage::GoLive {
+                mic: MicChoice::Off
+            },
+        ]
+    );
+}
+
+#[test]
+fn an_unreachable_server_shows_the_countdown_and_retry_starts_afresh() {
+    let mut game = UiGame::start();
+    game.send(reconnecting(
+        "rtmp://192.0.2.1/live/***",
+        OutputProblem::Unreachable,
+    ));
+    game.find(
+        "rtmp://192.0.2.1/live/***: the server cannot be reached: check the address and your network",
+    );
+    game.find("reconnecting (attempt 2, next in 4.0 s) · 0 kbit/s");
+    game.click("Retry");
+    game.wait_for_requests(2);
+    assert_eq!(
+        game.requests,
+        [
+            GameMessage::StopStream,
+            GameMessage::GoLive { mic: MicChoice::On },
+        ]
+    );
+}
+
+#[test]
+fn a_missing_host_binary_is_said_in_words_with_retry_and_change_destination() {
+    let mut game = UiGame::launch(
+        |settings, dir| {
+            settings.start_host_on_demand = true;
+            settings.host_binary = Some(dir.join("not-installed/livestream-host"));
+        },
+        false,
+    );
+    game.click("Go live");
+    game.click("Continue");
+    game.click("Start streaming");
+    game.find_containing("the stream host is not installed");
+    game.find("Retry");
+    game.click("Change destination");
+    game.find("Where to stream");
 }

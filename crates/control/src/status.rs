@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use livestream_interaction::{DeliveryStats, HistoryStats, SourceStatus};
-use livestream_protocol::{DisplayReason, StreamPhase, Visibility};
+use livestream_protocol::{DisplayReason, OutputProblem, StreamPhase, Visibility};
 use serde::{Deserialize, Serialize};
 
 /// Everything the host reports about itself. Built by the host loop,
@@ -111,6 +111,8 @@ pub struct OutputState {
     pub url: String,
     /// How it is doing.
     pub health: OutputHealth,
+    /// Why it is not sending, when it is not.
+    pub problem: Option<OutputProblem>,
 }
 
 /// How one output of a running stream is doing.

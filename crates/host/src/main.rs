@@ -7,8 +7,10 @@ use bevy::app::AppExit;
 use clap::{Parser, Subcommand};
 use livestream_control::{CtlReply, CtlRequest};
 use livestream_host::ctl::{call, ctl_socket_path};
-use livestream_host::settings::HostSettings;
+use livestream_host::settings::{HostSettings, INSECURE_TLS_ENV};
 use livestream_ipc::resolve_socket_path;
+use livestream_media::TlsTrust;
+use tracing::warn;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -112,6 +114,20 @@ fn settings(args: RunArgs) -> Result<HostSettings, String> {
     settings.go_live_on_start |= args.go_live;
     if args.stay {
         settings.exit_when_empty = false;
+    }
+    match std::env::var(INSECURE_TLS_ENV).as_deref() {
+        Ok("any-authority") => {
+            warn!(
+                "{INSECURE_TLS_ENV}=any-authority: rtmps:// servers are not checked against trusted authorities (tests only)"
+            );
+            settings.tls_trust = TlsTrust::AnyAuthorityInsecure;
+        }
+        Ok(other) => {
+            return Err(format!(
+                "{INSECURE_TLS_ENV}={other:?}: the only value is any-authority"
+            ));
+        }
+        Err(_) => {}
     }
     Ok(settings)
 }

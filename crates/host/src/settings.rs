@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use bevy::prelude::Resource;
 use livestream_interaction::{SourceSpec, SpecError};
-use livestream_media::{MediaConfig, MicSource, Output};
+use livestream_media::{MediaConfig, MicSource, Output, TlsTrust};
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
@@ -54,7 +54,16 @@ pub struct HostSettings {
     /// Audience events that may wait for one slow game before the least
     /// important are dropped.
     pub audience_queue: usize,
+    /// Which certificates `rtmps://` servers may present. Never read from
+    /// or saved to a file: only [`INSECURE_TLS_ENV`] loosens it, for tests.
+    #[serde(skip)]
+    pub tls_trust: TlsTrust,
 }
+
+/// Set to `any-authority` (tests only, **insecure**), an `rtmps://` server's
+/// certificate may come from any authority, such as a test's own CA. A game
+/// passes its environment on to the host it starts.
+pub const INSECURE_TLS_ENV: &str = "LIVESTREAM_INSECURE_TLS";
 
 impl Default for HostSettings {
     fn default() -> Self {
@@ -75,6 +84,7 @@ impl Default for HostSettings {
             interaction: Vec::new(),
             audience_history: 500,
             audience_queue: 1024,
+            tls_trust: TlsTrust::System,
         }
     }
 }
@@ -216,6 +226,7 @@ impl HostSettings {
             x264_preset: self.x264_preset.clone(),
             mic,
             outputs,
+            tls_trust: self.tls_trust,
             ..MediaConfig::default()
         };
         config.validate().map_err(SettingsError::Invalid)?;

@@ -10,7 +10,8 @@ use bevy::prelude::*;
 use livestream_control::{OutputHealth, OutputState};
 use livestream_media::MediaEvent;
 use livestream_protocol::{
-    HostMessage, MediaRequest, MicChoice, OutputStatus, StreamPhase, StreamState, StreamStats,
+    HostMessage, MediaRequest, MicChoice, OutputProblem, OutputStatus, StreamPhase, StreamState,
+    StreamStats,
 };
 use tracing::{error, info};
 
@@ -66,8 +67,8 @@ pub struct Streaming {
     dirty: bool,
     /// Whether games were last asked for media as live (to re-ask on a change).
     media_live: bool,
-    /// Outputs currently down (redacted URL → reconnection attempt), or failed for good (`None`).
-    outputs_down: BTreeMap<String, Option<u32>>,
+    /// Outputs currently down, by redacted URL.
+    outputs_down: BTreeMap<String, OutputDown>,
     /// Every file written since the host started, oldest first (each
     /// session has files of its own).
     pub recordings: Vec<PathBuf>,
@@ -78,6 +79,16 @@ pub struct Streaming {
     /// A go-live asked for while the last stream was being finished: it
     /// starts once that is done (the ingest may still hold the old session).
     go_live_after_finish: Option<MicChoice>,
+}
+
+/// Why an output of the running stream is down, and what happens next.
+#[derive(Debug, Clone)]
+struct OutputDown {
+    /// The reconnection attempt under way, from 1; `None` when it failed
+    /// for good (a file).
+    attempt: Option<u32>,
+    /// What went wrong, in words.
+    problem: OutputProblem,
 }
 
 impl core::fmt::Debug for Streaming {
@@ -189,6 +200,7 @@ impl Streaming {
                 .map(|output| OutputStatus {
                     connected: output.health == OutputHealth::Up,
                     url: output.url,
+                    problem: output.problem,
                 })
                 .collect(),
         };
@@ -210,12 +222,17 @@ impl Streaming {
         sink.outputs()
             .into_iter()
             .map(|url| {
-                let health = match self.outputs_down.get(&url) {
+                let down = self.outputs_down.get(&url);
+                let health = match down.map(|down| down.attempt) {
                     None => OutputHealth::Up,
-                    Some(Some(attempt)) => OutputHealth::Reconnecting { attempt: *attempt },
+                    Some(Some(attempt)) => OutputHealth::Reconnecting { attempt },
                     Some(None) => OutputHealth::Failed,
                 };
-                OutputState { url, health }
+                OutputState {
+                    url,
+                    health,
+                    problem: down.map(|down| down.problem.clone()),
+                }
             })
             .collect()
     }
@@ -339,7 +356,11 @@ impl Streaming {
                 error: err,
             } => {
                 error!(%output, "output failed for good: {err}; the other outputs go on");
-                self.outputs_down.insert(output, None);
+                let down = OutputDown {
+                    attempt: None,
+                    problem: err.problem(None),
+                };
+                self.outputs_down.insert(output, down);
                 self.dirty = true;
                 None
             }
@@ -351,9 +372,14 @@ impl Streaming {
                 output,
                 attempt,
                 retry_in,
+                problem,
             } => {
                 self.reconnects += 1;
-                self.outputs_down.insert(output, Some(attempt));
+                let down = OutputDown {
+                    attempt: Some(attempt),
+                    problem,
+                };
+                self.outputs_down.insert(output, down);
                 self.set_phase(StreamPhase::Reconnecting {
                     attempt,
                     retry_in_ms: retry_in.as_millis() as u64,
@@ -363,7 +389,11 @@ impl Streaming {
             MediaEvent::OutputUp { output } => {
                 info!(%output, "output back up");
                 self.outputs_down.remove(&output);
-                if !self.outputs_down.values().any(Option::is_some) {
+                if !self
+                    .outputs_down
+                    .values()
+                    .any(|down| down.attempt.is_some())
+                {
                     self.set_phase(StreamPhase::Live);
                 }
                 None

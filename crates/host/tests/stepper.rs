@@ -23,8 +23,8 @@ use livestream_ipc::{LinkConfig, LinkEvent, LinkToHost, Server, ServerConfig, co
 use livestream_media::{ElementError, MediaConfig, MediaError, MediaEvent, MicSource};
 use livestream_protocol::{
     AudioChunkHeader, Capabilities, DisplayReason, DisplayReport, GameMessage, Hello, HostMessage,
-    MediaRequest, MicChoice, PROTOCOL_VERSION, PixelFormat, StreamDestination, StreamPhase,
-    VideoFrameHeader, Visibility,
+    MediaRequest, MicChoice, OutputProblem, PROTOCOL_VERSION, PixelFormat, StreamDestination,
+    StreamPhase, StreamState, VideoFrameHeader, Visibility,
 };
 
 /// How long any awaited condition may take before the test fails.
@@ -295,16 +295,21 @@ impl ScriptedGame {
             })
     }
 
-    /// The latest stream phase the host told.
-    fn phase(&mut self) -> Option<StreamPhase> {
+    /// The latest stream state the host told.
+    fn state(&mut self) -> Option<StreamState> {
         self.poll();
         self.received
             .iter()
             .rev()
             .find_map(|message| match message {
-                HostMessage::StreamState(state) => Some(state.phase.clone()),
+                HostMessage::StreamState(state) => Some(state.clone()),
                 _ => None,
             })
+    }
+
+    /// The latest stream phase the host told.
+    fn phase(&mut self) -> Option<StreamPhase> {
+        self.state().map(|state| state.phase)
     }
 
     /// Texts of the chat events received, backlog first.
@@ -535,12 +540,13 @@ fn a_game_goes_live_with_the_microphone_and_stops_and_every_game_is_told() {
         output: output.clone(),
         attempt: 1,
         retry_in: Duration::from_millis(250),
+        problem: OutputProblem::KeyRefused,
     });
-    host.step_until("the games told it reconnects", |_| {
-        matches!(
-            other.phase(),
-            Some(StreamPhase::Reconnecting { attempt: 1, .. })
-        )
+    host.step_until("the games told it reconnects, and why", |_| {
+        other.state().is_some_and(|state| {
+            matches!(state.phase, StreamPhase::Reconnecting { attempt: 1, .. })
+                && state.stats.outputs[0].problem == Some(OutputProblem::KeyRefused)
+        })
     });
     let status = host.status();
     assert_eq!(status.reconnects, 1);
@@ -548,6 +554,7 @@ fn a_game_goes_live_with_the_microphone_and_stops_and_every_game_is_told() {
         status.outputs[0].health,
         OutputHealth::Reconnecting { attempt: 1 }
     );
+    assert_eq!(status.outputs[0].problem, Some(OutputProblem::KeyRefused));
     host.media
         .get()
         .events

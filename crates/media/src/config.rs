@@ -75,6 +75,20 @@ pub struct MediaConfig {
     pub mic: MicSource,
     /// Where the stream goes (at least one).
     pub outputs: Vec<Output>,
+    /// Which certificates an `rtmps://` server may present.
+    pub tls_trust: TlsTrust,
+}
+
+/// Which certificates a secure (`rtmps://`) server may present.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TlsTrust {
+    /// One the system's trust store vouches for, issued for the server's name.
+    #[default]
+    System,
+    /// **Insecure, for tests only**: one from any authority (a test's own
+    /// CA), still checked for the server's name and dates. Anyone on the
+    /// network path could read the stream key.
+    AnyAuthorityInsecure,
 }
 
 /// Sample rate of the mixed audio track.
@@ -94,6 +108,7 @@ impl Default for MediaConfig {
             keyframe_seconds: 2,
             mic: MicSource::None,
             outputs: Vec::new(),
+            tls_trust: TlsTrust::System,
         }
     }
 }

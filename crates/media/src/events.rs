@@ -2,6 +2,8 @@
 
 use core::time::Duration;
 
+use livestream_protocol::OutputProblem;
+
 use crate::error::ElementError;
 
 /// What the pipeline reports to its owner.
@@ -23,6 +25,8 @@ pub enum MediaEvent {
         attempt: u32,
         /// Delay before the attempt.
         retry_in: Duration,
+        /// Why it went down, for the streamer.
+        problem: OutputProblem,
     },
     /// A rebuilt output has been sending without error for a while.
     OutputUp {

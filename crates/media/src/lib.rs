@@ -32,7 +32,7 @@ mod stats;
 mod streamer;
 
 pub use audio::{AudioTimeline, PlacedChunk, SWITCH_FADE_NS};
-pub use config::{AUDIO_CHANNELS, AUDIO_RATE, MediaConfig, MicSource, X264_PRESETS};
+pub use config::{AUDIO_CHANNELS, AUDIO_RATE, MediaConfig, MicSource, TlsTrust, X264_PRESETS};
 pub use error::{ElementError, MediaError};
 pub use events::MediaEvent;
 pub use frame::VideoFrame;

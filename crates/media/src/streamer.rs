@@ -70,7 +70,7 @@ impl Streamer {
         let stats = Arc::new(MediaStats::default());
         let mut graph = graph::build(&pipeline, &config, &stats)?;
         let microphone = graph.microphone.take();
-        let branches = Branches::build_all(&pipeline, &graph, &config.outputs)?;
+        let branches = Branches::build_all(&pipeline, &graph, &config.outputs, config.tls_trust)?;
 
         let (events_tx, events) = crossbeam_channel::unbounded();
         let stop = Arc::new(AtomicBool::new(false));

@@ -24,7 +24,7 @@ use crate::messages::{PayloadKind, WireMessage};
 /// First four bytes of every frame.
 pub const MAGIC: [u8; 4] = *b"BLSP";
 /// Version of the framing and of every message layout; peers must match exactly.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 /// Size of the fixed prefix.
 pub const PREFIX_LEN: usize = 16;
 /// Largest serialized header (a backlog part of 256 long chat lines fits).

@@ -15,6 +15,7 @@ mod destination;
 pub mod frame_code;
 mod media;
 mod messages;
+mod output_problem;
 
 pub use audience::{
     AudienceEvent, AudienceEventKind, AudienceUser, MAX_BADGES, MAX_NAME_BYTES, MAX_TEXT_BYTES,
@@ -34,6 +35,7 @@ pub use messages::{
     MAX_BACKLOG_EVENTS, MAX_GAME_NAME_BYTES, MAX_OUTPUTS, MediaRequest, MicChoice, OutputStatus,
     PayloadKind, RefusalReason, StreamPhase, StreamState, StreamStats, Visibility, WireMessage,
 };
+pub use output_problem::OutputProblem;
 
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audience::{AudienceEvent, MAX_NAME_BYTES, MAX_TEXT_BYTES};
 use crate::media::{AudioChunkHeader, AudioFormat, PixelFormat, VideoFrameHeader};
-use crate::{DecodeError, PROTOCOL_VERSION, StreamDestination};
+use crate::{DecodeError, OutputProblem, PROTOCOL_VERSION, StreamDestination};
 
 /// Most audience events in one backlog message; a longer backlog is sent in several.
 pub const MAX_BACKLOG_EVENTS: usize = 256;
@@ -210,6 +210,8 @@ pub struct OutputStatus {
     pub url: String,
     /// Whether the output is currently connected and receiving.
     pub connected: bool,
+    /// Why it is not, when it is not.
+    pub problem: Option<OutputProblem>,
 }
 
 /// Counters of the running stream.
@@ -400,6 +402,9 @@ impl WireMessage for HostMessage {
             }
             for output in &state.stats.outputs {
                 check_name(&output.url, "output url too long", MAX_TEXT_BYTES)?;
+                if let Some(OutputProblem::Other { message }) = &output.problem {
+                    check_name(message, "output problem too long", MAX_TEXT_BYTES)?;
+                }
             }
         }
         Ok(PayloadKind::None)

@@ -184,7 +184,7 @@ fn host_message() -> impl Strategy<Value = HostMessage> {
         any::<u64>(),
         any::<u32>(),
         option::of(name()),
-        vec((text(40), any::<bool>()), 0..3),
+        vec((text(40), any::<bool>(), option::of(text(40))), 0..3),
     )
         .prop_map(
             |(uptime_ms, frames, bitrate_kbps, shown_game, outputs)| StreamStats {
@@ -196,7 +196,11 @@ fn host_message() -> impl Strategy<Value = HostMessage> {
                 shown_game,
                 outputs: outputs
                     .into_iter()
-                    .map(|(url, connected)| OutputStatus { url, connected })
+                    .map(|(url, connected, problem)| OutputStatus {
+                        url,
+                        connected,
+                        problem: problem.map(|message| OutputProblem::Other { message }),
+                    })
                     .collect(),
             },
         );

@@ -23,6 +23,8 @@ pub(crate) const NOT_NOW: &str = "Not now";
 pub(crate) const STOP: &str = "Stop";
 /// Text of the button that tries going live again after a failure.
 pub(crate) const RETRY: &str = "Retry";
+/// Text of the button that goes back to the first-run step after a failure.
+pub(crate) const CHANGE_DESTINATION: &str = "Change destination";
 
 /// The player's choices in the Go-live pop-up; kept in memory until the game
 /// restarts (a game drawing its own UI may read it).
@@ -37,6 +39,15 @@ pub struct GoLivePrompt {
     pub declined: bool,
     /// The first-run step: where to stream.
     pub destination: DestinationForm,
+}
+
+impl GoLivePrompt {
+    /// Opens the pop-up at the first-run step, to pick another destination.
+    fn change_destination(&mut self) {
+        self.open = true;
+        self.declined = false;
+        self.destination.asking = true;
+    }
 }
 
 /// Whether the pop-up asks where to stream first: the connected host knows
@@ -111,7 +122,7 @@ pub(crate) fn go_live_ui(
     corner.show(ctx, |ui| {
         egui::Frame::popup(ui.style()).show(ui, |ui| {
             match live.stream.as_ref().filter(|_| live.is_live()) {
-                Some(state) => badge(ui, state, &mut requests),
+                Some(state) => badge(ui, state, &mut prompt, &mut requests),
                 None => {
                     if go_live_button(ui, &live, &mut prompt, &mut requests) {
                         prompt.open = true;
@@ -153,16 +164,21 @@ fn go_live_button(
     };
     if let Some(failure) = failure.filter(|_| !waiting) {
         ui.colored_label(egui::Color32::LIGHT_RED, failure);
-        // The same choices as the last attempt: one click, no pop-up.
-        if ui.button(RETRY).clicked() {
-            requests.write(LiveStreamRequest::GoLive {
-                mic: if prompt.mic {
-                    MicChoice::On
-                } else {
-                    MicChoice::Off
-                },
-            });
-        }
+        ui.horizontal(|ui| {
+            // The same choices as the last attempt: one click, no pop-up.
+            if ui.button(RETRY).clicked() {
+                requests.write(LiveStreamRequest::GoLive {
+                    mic: if prompt.mic {
+                        MicChoice::On
+                    } else {
+                        MicChoice::Off
+                    },
+                });
+            }
+            if ui.button(CHANGE_DESTINATION).clicked() {
+                prompt.change_destination();
+            }
+        });
     }
     clicked
 }
@@ -192,7 +208,13 @@ fn destination_popup(ctx: &egui::Context, prompt: &mut GoLivePrompt) {
     }
 }
 
-fn badge(ui: &mut egui::Ui, state: &StreamState, requests: &mut MessageWriter<LiveStreamRequest>) {
+/// The live badge: time, state, bitrate, what is wrong and what to do about it.
+fn badge(
+    ui: &mut egui::Ui,
+    state: &StreamState,
+    prompt: &mut GoLivePrompt,
+    requests: &mut MessageWriter<LiveStreamRequest>,
+) {
     ui.horizontal(|ui| {
         let live = matches!(state.phase, StreamPhase::Live);
         let color = if live { RED } else { AMBER };
@@ -223,16 +245,35 @@ fn badge(ui: &mut egui::Ui, state: &StreamState, requests: &mut MessageWriter<Li
             }
         }
     }
+    if state.stats.outputs.iter().any(|output| !output.connected) {
+        ui.horizontal(|ui| {
+            // A fresh start now, rather than the next automatic attempt.
+            if ui.button(RETRY).clicked() {
+                requests.write(LiveStreamRequest::Stop);
+                requests.write(LiveStreamRequest::GoLive { mic: state.mic });
+            }
+            if ui.button(CHANGE_DESTINATION).clicked() {
+                requests.write(LiveStreamRequest::Stop);
+                prompt.change_destination();
+            }
+        });
+    }
 }
 
-/// What the badge says about one output: where a recording goes, and any
-/// output that is not receiving (a full disk, a lost ingest).
+/// What the badge says about one output: where a recording goes, and why
+/// an output is not receiving (a refused key, a full disk, a lost ingest).
 fn output_line(output: &OutputStatus) -> Option<String> {
+    let why = output
+        .problem
+        .as_ref()
+        .map_or_else(|| "not receiving".to_owned(), ToString::to_string);
     match (output.url.strip_prefix("file:"), output.connected) {
         (Some(path), true) => Some(format!("recording to {path}")),
-        (Some(path), false) => Some(format!("recording to {path} failed; the stream goes on")),
+        (Some(path), false) => Some(format!(
+            "recording to {path} failed: {why}; the stream goes on"
+        )),
         (None, true) => None,
-        (None, false) => Some(format!("{} is not receiving", output.url)),
+        (None, false) => Some(format!("{}: {why}", output.url)),
     }
 }
 
@@ -279,7 +320,7 @@ fn popup(
 
 #[cfg(test)]
 mod tests {
-    use livestream_protocol::StreamStats;
+    use livestream_protocol::{OutputProblem, StreamStats};
 
     use super::*;
 
@@ -310,22 +351,23 @@ mod tests {
             phase_text(&state(error)),
             "error: rtmp://host/live/*** refused"
         );
-        let output = |url: &str, connected| OutputStatus {
+        let output = |url: &str, problem: Option<OutputProblem>| OutputStatus {
             url: url.into(),
-            connected,
+            connected: problem.is_none(),
+            problem,
         };
         assert_eq!(
-            output_line(&output("file:/v/a.mkv", true)).as_deref(),
+            output_line(&output("file:/v/a.mkv", None)).as_deref(),
             Some("recording to /v/a.mkv")
         );
         assert_eq!(
-            output_line(&output("file:/v/a.mkv", false)).as_deref(),
-            Some("recording to /v/a.mkv failed; the stream goes on")
+            output_line(&output("file:/v/a.mkv", Some(OutputProblem::DiskFull))).as_deref(),
+            Some("recording to /v/a.mkv failed: the disk is full; the stream goes on")
         );
-        assert_eq!(output_line(&output("rtmp://h/app/***", true)), None);
+        assert_eq!(output_line(&output("rtmp://h/app/***", None)), None);
         assert_eq!(
-            output_line(&output("rtmp://h/app/***", false)).as_deref(),
-            Some("rtmp://h/app/*** is not receiving")
+            output_line(&output("rtmp://h/app/***", Some(OutputProblem::KeyRefused))).as_deref(),
+            Some("rtmp://h/app/***: the server refused the stream: check the stream key")
         );
     }
 }

@@ -21,7 +21,10 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use tracing::{info, warn};
 
+use livestream_protocol::OutputProblem;
+
 use super::{ElementNames, Output};
+use crate::config::TlsTrust;
 use crate::element::{force_keyframe, make, static_pad};
 use crate::error::{ElementError, MediaError};
 use crate::events::MediaEvent;
@@ -33,6 +36,8 @@ use crate::reconnect::{Due, Failure, Reconnect};
 struct Branch {
     elements: Vec<gst::Element>,
     tee_pads: [gst::Pad; 2],
+    /// When it was built (a server that closes it soon after refused it).
+    built_at: Instant,
 }
 
 /// One output: what it is, its elements while built, and its reconnect state.
@@ -49,6 +54,8 @@ pub(crate) struct Branches {
     audio_tee: gst::Element,
     encoder: gst::Element,
     slots: Vec<Slot>,
+    /// Which certificates secure servers may present.
+    trust: TlsTrust,
     /// Per output: set (from the bus's sync handler, before the failing
     /// element's error can reach the tee) to make the tee drop that branch's data.
     dead: Arc<[AtomicBool]>,
@@ -62,6 +69,7 @@ impl Branches {
         pipeline: &gst::Pipeline,
         graph: &Graph,
         outputs: &[Output],
+        trust: TlsTrust,
     ) -> Result<Self, MediaError> {
         let mut branches = Self {
             pipeline: pipeline.clone(),
@@ -76,6 +84,7 @@ impl Branches {
                     reconnect: Reconnect::new(output.is_network()),
                 })
                 .collect(),
+            trust,
             dead: outputs.iter().map(|_| AtomicBool::new(false)).collect(),
             generation: 0,
         };
@@ -99,13 +108,20 @@ impl Branches {
     ) -> Option<MediaEvent> {
         let output = self.slots[index].output.to_string();
         warn!(%output, debug = error.debug.as_deref(), "output error: {error}");
+        let sent_for = self.slots[index]
+            .built
+            .as_ref()
+            .map(|branch| now.saturating_duration_since(branch.built_at));
+        let problem = error.problem(sent_for);
         match self.fail(index, now) {
             Failure::AlreadyHandled => None,
             Failure::GiveUp => Some(MediaEvent::Error {
                 output: Some(output),
                 error,
             }),
-            Failure::Retry { attempt, retry_in } => Some(self.down(index, attempt, retry_in)),
+            Failure::Retry { attempt, retry_in } => {
+                Some(self.down(index, attempt, retry_in, problem))
+            }
         }
     }
 
@@ -147,12 +163,18 @@ impl Branches {
         ];
         // Linked after the tees so the muxer sees which queue carries video and which audio.
         video_queue.link(&video_parse)?;
-        let tail = self.slots[index].output.build_tail(&self.pipeline, names)?;
+        let tail = self.slots[index]
+            .output
+            .build_tail(&self.pipeline, names, self.trust)?;
         video_parse.link(&tail.video_in)?;
         audio_queue.link(&tail.audio_in)?;
         let mut elements = vec![video_queue, video_parse, audio_queue];
         elements.extend(tail.elements);
-        self.slots[index].built = Some(Branch { elements, tee_pads });
+        self.slots[index].built = Some(Branch {
+            elements,
+            tee_pads,
+            built_at: Instant::now(),
+        });
         Ok(())
     }
 
@@ -211,9 +233,12 @@ impl Branches {
             }
             Err(err) => {
                 warn!(%output, "rebuilding failed: {err}");
+                let problem = OutputProblem::Other {
+                    message: err.to_string(),
+                };
                 match self.fail(index, now) {
                     Failure::Retry { attempt, retry_in } => {
-                        Some(self.down(index, attempt, retry_in))
+                        Some(self.down(index, attempt, retry_in, problem))
                     }
                     // Only outputs that retry are rebuilt.
                     Failure::GiveUp | Failure::AlreadyHandled => None,
@@ -251,13 +276,20 @@ impl Branches {
     }
 
     /// The event for output `index` going down before reconnection `attempt`.
-    fn down(&self, index: usize, attempt: u32, retry_in: Duration) -> MediaEvent {
+    fn down(
+        &self,
+        index: usize,
+        attempt: u32,
+        retry_in: Duration,
+        problem: OutputProblem,
+    ) -> MediaEvent {
         let output = self.slots[index].output.to_string();
-        warn!(%output, attempt, ?retry_in, "output lost; reconnecting");
+        warn!(%output, attempt, ?retry_in, %problem, "output lost; reconnecting");
         MediaEvent::OutputDown {
             output,
             attempt,
             retry_in,
+            problem,
         }
     }
 }

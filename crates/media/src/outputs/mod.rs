@@ -21,6 +21,7 @@ use std::path::PathBuf;
 
 use gstreamer as gst;
 
+use crate::config::TlsTrust;
 use crate::error::MediaError;
 
 pub use redact::redact_url;
@@ -109,9 +110,10 @@ impl Output {
         &self,
         pipeline: &gst::Pipeline,
         names: ElementNames,
+        trust: TlsTrust,
     ) -> Result<Tail, MediaError> {
         match &self.destination {
-            Destination::Rtmp(url) => rtmp::tail(pipeline, names, self.container, url),
+            Destination::Rtmp(url) => rtmp::tail(pipeline, names, self.container, url, trust),
             Destination::Srt(url) => srt::tail(pipeline, names, self.container, url),
             Destination::File(path) => file::tail(pipeline, names, self.container, path),
         }
