@@ -19,6 +19,8 @@ PACKAGES=(
   libxkbcommon-x11-0 libwayland-dev libx11-6 libxcursor1 libxi6 libxrandr2
   # real servers and checkers used by the demo and the end-to-end tests
   xvfb xauth nginx libnginx-mod-rtmp ffmpeg pulseaudio pulseaudio-utils ngircd
+  # RTMPS: GIO's TLS for rtmp2sink; nginx's stream module and openssl for the test's TLS proxy
+  glib-networking libnginx-mod-stream openssl
   # headless browser driving the room server's viewer page in crates/room tests
   chromium
   # helpers used by scripts; xdotool minimises a window in the benchmarks

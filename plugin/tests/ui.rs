@@ -584,6 +584,7 @@ fn a_refused_key_is_said_in_words_and_change_destination_asks_again() {
         "rtmps://live.twitch.tv/app/***: the server refused the stream: check the stream key",
     );
     game.find_containing("next in 4.0 s");
+    game.find("OFF AIR");
     game.find("Retry");
     game.click("Change destination");
     game.wait_for_requests(1);

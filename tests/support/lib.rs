@@ -2,6 +2,8 @@
 //! and the demo games started as children (logs in the test's temp dir,
 //! stopped by pid), and what the recordings look like.
 
+pub mod player;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -8,7 +8,7 @@ mod request;
 mod status;
 
 /// The protocol's types the status is made of, for readers of the status.
-pub use livestream_protocol::{DisplayReason, StreamPhase, Visibility};
+pub use livestream_protocol::{DisplayReason, OutputProblem, StreamPhase, Visibility};
 pub use request::{CtlReply, CtlRequest};
 pub use status::{
     AudienceStatus, GameAudienceStatus, GameStatus, HostStatus, OutputHealth, OutputState,

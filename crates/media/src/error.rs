@@ -75,17 +75,19 @@ impl ElementError {
             OutputProblem::Insecure
         } else if says("g-resolver-error-quark") || says("Error resolving") {
             OutputProblem::UnknownServer
+        } else if says("'publish' cmd failed") {
+            OutputProblem::KeyRefused
+        } else if says("closed remotely") || says("Broken pipe") || says("reset by peer") {
+            match sent_for {
+                Some(running) if running < SETTLE => OutputProblem::KeyRefused,
+                _ => OutputProblem::ConnectionLost,
+            }
         } else if says("Connection refused")
             || says("Failed to connect")
             || says("timed out")
             || says("unreachable")
         {
             OutputProblem::Unreachable
-        } else if says("closed remotely") || says("Broken pipe") || says("reset by peer") {
-            match sent_for {
-                Some(running) if running < SETTLE => OutputProblem::KeyRefused,
-                _ => OutputProblem::ConnectionLost,
-            }
         } else if says("No space left") {
             OutputProblem::DiskFull
         } else {
@@ -113,6 +115,11 @@ mod tests {
             "../gst/rtmp2/gstrtmp2sink.c(1085): error_callback (): domain g-io-error-quark, code 44",
         );
         let second = Some(Duration::from_secs(1));
+        let publish = error(
+            "Failed to connect: 'publish' cmd failed: connection closed remotely",
+            "../gst/rtmp2/gstrtmp2sink.c(1117): send_connect_error (): domain g-io-error-quark, code 0",
+        );
+        assert_eq!(publish.problem(None), OutputProblem::KeyRefused);
         let minute = Some(Duration::from_secs(60));
         assert_eq!(closed.problem(second), OutputProblem::KeyRefused);
         assert_eq!(closed.problem(minute), OutputProblem::ConnectionLost);

@@ -7,8 +7,10 @@
 
 mod disk;
 pub mod mp4;
+mod nginx;
 
 pub use disk::SmallDisk;
+pub use nginx::{IngestOptions, NginxRtmp};
 
 use std::ffi::OsStr;
 use std::net::TcpListener;
@@ -39,49 +41,6 @@ pub fn script(name: &str) -> PathBuf {
         .map(|dir| dir.join("scripts").join(name))
         .find(|path| path.exists())
         .unwrap_or_else(|| panic!("scripts/{name} not found above {}", start.display()))
-}
-
-/// nginx with the RTMP module on a loopback port; its master is stopped (by pid) on drop.
-pub struct NginxRtmp {
-    _process: Reaped,
-    /// Its directory (config, logs, recordings).
-    pub dir: PathBuf,
-    /// Its port.
-    pub port: u16,
-}
-
-impl NginxRtmp {
-    /// Starts it on a free port and waits until it accepts connections.
-    pub fn start(dir: &Path) -> Self {
-        Self::start_on(dir, free_port())
-    }
-
-    /// Starts it on `port` (e.g. again after a restart) and waits until it accepts connections.
-    pub fn start_on(dir: &Path, port: u16) -> Self {
-        let process = Reaped::spawn(
-            Command::new(script("nginx-rtmp.sh"))
-                .arg(dir)
-                .arg(port.to_string())
-                .stdout(Stdio::null()),
-        );
-        let server = Self {
-            _process: process,
-            dir: dir.to_owned(),
-            port,
-        };
-        wait_for_port(port, "nginx-rtmp");
-        server
-    }
-
-    /// The publish URL for a stream key.
-    pub fn url(&self, key: &str) -> String {
-        format!("rtmp://127.0.0.1:{}/live/{key}", self.port)
-    }
-
-    /// Where nginx records a stream key.
-    pub fn recording(&self, key: &str) -> PathBuf {
-        self.dir.join("recordings").join(format!("{key}.flv"))
-    }
 }
 
 /// A binary built next to `binary` (e.g. `livestream-testsrc` beside the host:
@@ -419,7 +378,7 @@ pub fn post_json(url: &str, body: &str, token: Option<&str>) -> (u16, serde_json
 }
 
 /// Waits up to 10 s until something accepts connections on loopback `port`.
-fn wait_for_port(port: u16, what: &str) {
+pub(crate) fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "{what} did not start");
@@ -755,6 +714,42 @@ impl Xvfb {
             .status()
             .expect("xdotool");
         assert!(status.success(), "xdotool could not click at {x},{y}");
+    }
+
+    /// Types `text` into the field last clicked the way a player does
+    /// (`xdotool`, through `XTest`); the text goes through a pipe, never in
+    /// an argument another process could read (it may be a stream key).
+    pub fn type_text(&self, text: &str) {
+        use std::io::Write as _;
+        // The window under the pointer gets the keyboard, as a window
+        // manager gives it on a click (this X server runs none).
+        let location = Command::new("xdotool")
+            .env("DISPLAY", self.display())
+            .args(["getmouselocation", "--shell"])
+            .output()
+            .expect("xdotool");
+        let location = String::from_utf8_lossy(&location.stdout);
+        let window = location
+            .lines()
+            .find_map(|line| line.strip_prefix("WINDOW="))
+            .expect("a window under the pointer");
+        let status = Command::new("xdotool")
+            .env("DISPLAY", self.display())
+            .args(["windowfocus", "--sync", window])
+            .status()
+            .expect("xdotool");
+        assert!(status.success(), "xdotool could not focus window {window}");
+        let mut xdotool = Command::new("xdotool")
+            .env("DISPLAY", self.display())
+            .args(["type", "--delay", "40", "--file", "-"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("xdotool");
+        let mut stdin = xdotool.stdin.take().expect("a pipe");
+        stdin.write_all(text.as_bytes()).expect("xdotool reads");
+        drop(stdin);
+        let status = xdotool.wait().expect("xdotool");
+        assert!(status.success(), "xdotool could not type");
     }
 
     /// The whole screen now, as RGB (3 bytes a pixel) at the screen's size.

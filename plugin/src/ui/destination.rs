@@ -107,10 +107,12 @@ impl DestinationForm {
         })
     }
 
-    /// Forgets what was typed (after it was sent).
+    /// Forgets the key (after it was sent); the kind and server stay, so
+    /// "Change destination" after a refused key asks only for the key again.
     pub fn clear(&mut self) {
         *self = Self {
             kind: self.kind,
+            server: core::mem::take(&mut self.server),
             remember: self.remember,
             ..Self::default()
         };

@@ -96,6 +96,17 @@ pub(crate) fn phase_text(state: &StreamState) -> String {
     }
 }
 
+/// The badge's title: "LIVE" only while some output receives the stream.
+pub(crate) fn on_air_text(state: &StreamState) -> &'static str {
+    let outputs = &state.stats.outputs;
+    match state.phase {
+        StreamPhase::Starting => "STARTING",
+        StreamPhase::Stopping => "STOPPING",
+        _ if !outputs.is_empty() && outputs.iter().all(|output| !output.connected) => "OFF AIR",
+        _ => "LIVE",
+    }
+}
+
 /// Stream time as `M:SS` or `H:MM:SS`.
 pub(crate) fn uptime_text(uptime_ms: u64) -> String {
     let secs = uptime_ms / 1000;
@@ -208,6 +219,9 @@ fn destination_popup(ctx: &egui::Context, prompt: &mut GoLivePrompt) {
     }
 }
 
+/// The badge's width: longer lines (where it records, an output's trouble) wrap.
+const BADGE_WIDTH: f32 = 300.0;
+
 /// The live badge: time, state, bitrate, what is wrong and what to do about it.
 fn badge(
     ui: &mut egui::Ui,
@@ -215,19 +229,37 @@ fn badge(
     prompt: &mut GoLivePrompt,
     requests: &mut MessageWriter<LiveStreamRequest>,
 ) {
-    ui.horizontal(|ui| {
-        let live = matches!(state.phase, StreamPhase::Live);
-        let color = if live { RED } else { AMBER };
-        dot(ui, color);
-        ui.colored_label(color, egui::RichText::new("LIVE").strong());
-        ui.label(uptime_text(state.stats.uptime_ms));
-        if state.mic == MicChoice::On {
-            ui.label("🎤");
-        }
+    ui.set_width(BADGE_WIDTH);
+    // Right to left: Stop sits where the Go-live button was.
+    let row = egui::vec2(BADGE_WIDTH, ui.spacing().interact_size.y);
+    let right_to_left = egui::Layout::right_to_left(egui::Align::Center);
+    ui.allocate_ui_with_layout(row, right_to_left, |ui| {
         if ui.button(STOP).clicked() {
             requests.write(LiveStreamRequest::Stop);
         }
+        if state.mic == MicChoice::On {
+            ui.label("🎤");
+        }
+        ui.label(uptime_text(state.stats.uptime_ms));
+        let live = matches!(state.phase, StreamPhase::Live);
+        let color = if live { RED } else { AMBER };
+        ui.colored_label(color, egui::RichText::new(on_air_text(state)).strong());
+        dot(ui, color);
     });
+    // Right under the first line, where they stay whatever the lines below say.
+    if state.stats.outputs.iter().any(|output| !output.connected) {
+        ui.horizontal(|ui| {
+            // A fresh start now, rather than the next automatic attempt.
+            if ui.button(RETRY).clicked() {
+                requests.write(LiveStreamRequest::Stop);
+                requests.write(LiveStreamRequest::GoLive { mic: state.mic });
+            }
+            if ui.button(CHANGE_DESTINATION).clicked() {
+                requests.write(LiveStreamRequest::Stop);
+                prompt.change_destination();
+            }
+        });
+    }
     ui.label(format!(
         "{} · {} kbit/s",
         phase_text(state),
@@ -244,19 +276,6 @@ fn badge(
                 ui.colored_label(AMBER, line);
             }
         }
-    }
-    if state.stats.outputs.iter().any(|output| !output.connected) {
-        ui.horizontal(|ui| {
-            // A fresh start now, rather than the next automatic attempt.
-            if ui.button(RETRY).clicked() {
-                requests.write(LiveStreamRequest::Stop);
-                requests.write(LiveStreamRequest::GoLive { mic: state.mic });
-            }
-            if ui.button(CHANGE_DESTINATION).clicked() {
-                requests.write(LiveStreamRequest::Stop);
-                prompt.change_destination();
-            }
-        });
     }
 }
 
