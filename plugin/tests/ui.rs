@@ -303,6 +303,7 @@ fn live_badge_shows_time_state_and_bitrate_and_stops() {
         },
         has_destination: true,
         mic_error: None,
+        config_error: None,
     }));
     game.find("LIVE");
     game.find("1:05");
@@ -326,6 +327,7 @@ fn live_badge_shows_time_state_and_bitrate_and_stops() {
         stats: StreamStats::default(),
         has_destination: true,
         mic_error: None,
+        config_error: None,
     }));
     game.find("reconnecting (attempt 3, next in 2.0 s) · 0 kbit/s");
 }
@@ -475,6 +477,7 @@ fn with_no_destination_the_pop_up_asks_where_to_stream_first_and_masks_the_key()
         stats: StreamStats::default(),
         has_destination: false,
         mic_error: None,
+        config_error: None,
     }));
     let deadline = Instant::now() + LIMIT;
     while game
@@ -555,6 +558,7 @@ fn reconnecting(url: &str, problem: OutputProblem) -> HostMessage {
         },
         has_destination: true,
         mic_error: None,
+        config_error: None,
     })
 }
 
@@ -595,6 +599,7 @@ fn a_refused_key_is_said_in_words_and_change_destination_asks_again() {
         stats: StreamStats::default(),
         has_destination: true,
         mic_error: None,
+        config_error: None,
     }));
     game.find("Where to stream");
     game.click("Twitch");

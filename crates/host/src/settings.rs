@@ -134,6 +134,9 @@ pub enum SettingsError {
     /// A value is out of range or malformed.
     #[error("{0}")]
     Invalid(String),
+    /// This system names no per-user config directory (no `HOME`).
+    #[error("this system has no per-user config directory (is HOME set?)")]
+    NoConfigDir,
 }
 
 /// Warns when a config file, which may hold stream keys, can be read by

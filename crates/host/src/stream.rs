@@ -74,6 +74,8 @@ pub struct Streaming {
     pub recordings: Vec<PathBuf>,
     /// Why the microphone is not heard now (it failed and is being rebuilt).
     pub mic_trouble: Option<String>,
+    /// Why the destination a player chose was not remembered, if it was not.
+    pub config_trouble: Option<String>,
     /// The stream being finished off the loop, after a stop or a failure.
     finishing: Option<Finishing>,
     /// A go-live asked for while the last stream was being finished: it
@@ -123,6 +125,7 @@ impl Default for Streaming {
             outputs_down: BTreeMap::new(),
             recordings: Vec::new(),
             mic_trouble: None,
+            config_trouble: None,
             finishing: None,
             go_live_after_finish: None,
         }
@@ -210,6 +213,7 @@ impl Streaming {
             stats,
             has_destination: self.has_destination,
             mic_error: self.mic_trouble.clone(),
+            config_error: self.config_trouble.clone(),
         }
     }
 
@@ -235,6 +239,11 @@ impl Streaming {
                 }
             })
             .collect()
+    }
+
+    /// Has the state told to every game at the next broadcast.
+    pub fn mark_changed(&mut self) {
+        self.dirty = true;
     }
 
     fn set_phase(&mut self, phase: StreamPhase) {

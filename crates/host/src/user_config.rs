@@ -74,14 +74,19 @@ pub fn apply_chosen_destinations(
         if !remember {
             continue;
         }
-        let Some(path) = &user_config.0 else {
-            warn!("no config directory on this system: the destination is not remembered");
-            continue;
+        let saved = match &user_config.0 {
+            Some(path) => save_destination(path, destination)
+                .map(|()| info!(path = %path.display(), "destination remembered")),
+            None => Err(SettingsError::NoConfigDir),
         };
-        match save_destination(path, destination) {
-            Ok(()) => info!(path = %path.display(), "destination remembered"),
-            Err(err) => warn!("the destination is not remembered: {err}"),
-        }
+        // The player is told (with the next state), not only the log.
+        streaming.config_trouble = saved.err().map(|err| {
+            warn!("the destination is not remembered: {err}");
+            format!(
+                "your destination is used until the stream host stops, but not remembered: {err}"
+            )
+        });
+        streaming.mark_changed();
     }
 }
 

@@ -694,6 +694,33 @@ fn a_destination_chosen_in_a_game_is_streamed_to_and_remembered_for_the_owner_al
     }
 }
 
+#[test]
+fn a_destination_that_cannot_be_remembered_is_used_and_the_player_told() {
+    let mut host = Stepper::with(|settings| settings.outputs.clear());
+    // Where the config directory should be, a file: nothing can be saved.
+    let config_dir = host.user_config.parent().unwrap().to_owned();
+    std::fs::create_dir_all(config_dir.parent().unwrap()).unwrap();
+    std::fs::write(&config_dir, "not a directory").unwrap();
+    let mut player = host.connect("player");
+    player.send(GameMessage::ChooseDestination {
+        destination: StreamDestination::RecordOnly,
+        remember: true,
+    });
+    player.send(GameMessage::GoLive {
+        mic: MicChoice::Off,
+    });
+    host.step_until("live, the player told it is not remembered", |_| {
+        player.state().is_some_and(|state| {
+            state.phase == StreamPhase::Live
+                && state
+                    .config_error
+                    .as_deref()
+                    .is_some_and(|error| error.contains("not remembered"))
+        })
+    });
+    assert!(host.status().outputs[0].url.starts_with("file:"));
+}
+
 /// One message a fuzzed game sends, with any values the wire accepts.
 #[derive(Debug, Clone)]
 enum Sent {

@@ -249,6 +249,9 @@ pub struct StreamState {
     /// Why the microphone is not heard while the player chose it (it was
     /// lost and is being rebuilt; the stream goes on without it).
     pub mic_error: Option<String>,
+    /// Why the destination the player chose was not remembered (the
+    /// user's `host.ron` could not be written); it is used until the host stops.
+    pub config_error: Option<String>,
 }
 
 /// Which media the host wants from a game right now.

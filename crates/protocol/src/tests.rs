@@ -226,6 +226,7 @@ fn host_message() -> impl Strategy<Value = HostMessage> {
                 stats,
                 has_destination: mic,
                 mic_error: None,
+                config_error: None,
             })
         }),
         (any::<bool>(), any::<bool>(), 1u32..60)

@@ -173,6 +173,13 @@ fn go_live_button(
         Some(state) if matches!(state.phase, StreamPhase::Error { .. }) => Some(phase_text(state)),
         _ => live.last_error.clone(),
     };
+    if let Some(error) = live
+        .stream
+        .as_ref()
+        .and_then(|state| state.config_error.as_ref())
+    {
+        ui.colored_label(AMBER, error);
+    }
     if let Some(failure) = failure.filter(|_| !waiting) {
         ui.colored_label(egui::Color32::LIGHT_RED, failure);
         ui.horizontal(|ui| {
@@ -265,7 +272,10 @@ fn badge(
         phase_text(state),
         state.stats.bitrate_kbps
     ));
-    if let Some(error) = &state.mic_error {
+    for error in [&state.mic_error, &state.config_error]
+        .into_iter()
+        .flatten()
+    {
         ui.colored_label(AMBER, error);
     }
     for output in &state.stats.outputs {
@@ -354,6 +364,7 @@ mod tests {
             stats: StreamStats::default(),
             has_destination: true,
             mic_error: None,
+            config_error: None,
         };
         let reconnecting = StreamPhase::Reconnecting {
             attempt: 2,
