@@ -11,7 +11,7 @@ use tracing::{info, info_span, warn};
 
 use crate::media_backend::SharedPayload;
 use crate::messages::{
-    AudioArrived, DestinationChosen, DisplayCommand, DisplayReported, FrameArrived, StreamCommand,
+    AudioArrived, DisplayCommand, DisplayReported, FrameArrived, SettingsChosen, StreamCommand,
 };
 
 /// A connected game.
@@ -117,7 +117,7 @@ pub fn receive_from_games(
     mut audio: MessageWriter<AudioArrived>,
     mut stream_commands: MessageWriter<StreamCommand>,
     mut display_commands: MessageWriter<DisplayCommand>,
-    mut destinations: MessageWriter<DestinationChosen>,
+    mut chosen_settings: MessageWriter<SettingsChosen>,
 ) {
     for (entity, game, link) in &games {
         let span = info_span!("game", id = game.game_id, name = %game.name);
@@ -167,8 +167,9 @@ pub fn receive_from_games(
                     destination,
                     remember,
                 } => {
-                    destinations.write(DestinationChosen {
-                        destination,
+                    chosen_settings.write(SettingsChosen {
+                        destination: Some(destination),
+                        quality: None,
                         remember,
                     });
                 }

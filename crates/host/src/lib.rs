@@ -60,7 +60,7 @@ use crate::games::{GameServer, GamesSeen};
 use crate::lifecycle::TerminationRequested;
 use crate::media_backend::{GStreamerBackend, Media, MediaBackend};
 use crate::messages::{
-    AudioArrived, DestinationChosen, DisplayCommand, DisplayReported, FrameArrived, StreamCommand,
+    AudioArrived, DisplayCommand, DisplayReported, FrameArrived, SettingsChosen, StreamCommand,
 };
 use crate::settings::HostSettings;
 use crate::stream::Streaming;
@@ -206,7 +206,7 @@ impl Plugin for HostPlugin {
         app.add_message::<StreamCommand>()
             .add_message::<DisplayCommand>()
             .add_message::<DisplayReported>()
-            .add_message::<DestinationChosen>()
+            .add_message::<SettingsChosen>()
             .add_message::<FrameArrived>()
             .add_message::<AudioArrived>()
             .add_message::<LaunchGame>()
@@ -238,7 +238,7 @@ impl Plugin for HostPlugin {
                         audience::welcome_games,
                         games::receive_from_games,
                         display::apply_display_reports,
-                        user_config::apply_chosen_destinations,
+                        user_config::apply_chosen_settings,
                         ctl::handle_ctl,
                         display::apply_display_commands,
                         children::launch_requested_games,

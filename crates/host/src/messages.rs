@@ -7,7 +7,10 @@ use livestream_protocol::{
     AudioChunkHeader, DisplayReport, MicChoice, StreamDestination, VideoFrameHeader,
 };
 
+use livestream_forms::Quality;
+
 use crate::media_backend::SharedPayload;
+use crate::settings::HostSettings;
 
 /// A request to change the stream (from a game, `ctl`, the dashboard or start-up).
 #[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,13 +36,31 @@ pub enum DisplayCommand {
     HideAll,
 }
 
-/// A player picked where to stream in a game's Go-live pop-up.
+/// A streamer chose settings: where to stream in a game's Go-live pop-up,
+/// or that and the picture's quality in the dashboard.
 #[derive(Message, Debug, Clone)]
-pub struct DestinationChosen {
-    /// Where to (its `Debug` never shows the key).
-    pub destination: StreamDestination,
-    /// Save it in the user's `host.ron` for the next sessions.
+pub struct SettingsChosen {
+    /// Where to (its `Debug` never shows the key), if chosen.
+    pub destination: Option<StreamDestination>,
+    /// The picture's quality, if chosen.
+    pub quality: Option<Quality>,
+    /// Save them in the user's `host.ron` for the next sessions.
     pub remember: bool,
+}
+
+impl SettingsChosen {
+    /// Writes the choices into `settings` (the running host's, or the saved file's).
+    pub fn apply_to(&self, settings: &mut HostSettings) {
+        if let Some(destination) = &self.destination {
+            settings.destinations = vec![destination.clone()];
+        }
+        if let Some(quality) = self.quality {
+            settings.width = quality.width;
+            settings.height = quality.height;
+            settings.fps = quality.fps;
+            settings.bitrate_kbps = quality.bitrate_kbps;
+        }
+    }
 }
 
 /// A game reported a change of its display status (focus, visibility, …).

@@ -6,10 +6,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use bevy::prelude::*;
-use livestream_protocol::StreamDestination;
 use tracing::{info, warn};
 
-use crate::messages::DestinationChosen;
+use crate::messages::SettingsChosen;
 use crate::settings::{HostSettings, SettingsError};
 use crate::stream::Streaming;
 
@@ -21,16 +20,19 @@ pub use livestream_ipc::user_host_config_path as user_config_path;
 #[derive(Resource, Debug, Clone, Default)]
 pub struct UserConfig(pub Option<PathBuf>);
 
-/// Saves `destination` as the only destination in the settings file at
-/// `path` (its other settings kept), readable by its owner alone: the
-/// directory 0700, the file 0600, written whole and then renamed into place.
-pub fn save_destination(path: &Path, destination: &StreamDestination) -> Result<(), SettingsError> {
+/// Changes the settings file at `path` with `edit` (its other settings
+/// kept; a new file starts from the defaults), readable by its owner alone:
+/// the directory 0700, the file 0600, written whole and then renamed into place.
+pub fn save_user_settings(
+    path: &Path,
+    edit: impl FnOnce(&mut HostSettings),
+) -> Result<(), SettingsError> {
     let mut settings = if path.exists() {
         HostSettings::load(path)?
     } else {
         HostSettings::default()
     };
-    settings.destinations = vec![destination.clone()];
+    edit(&mut settings);
     let text = ron::ser::to_string_pretty(&settings, ron::ser::PrettyConfig::default())
         .map_err(|err| SettingsError::Invalid(format!("cannot write settings: {err}")))?;
     let write_error = |source| SettingsError::Write {
@@ -55,36 +57,33 @@ pub fn save_destination(path: &Path, destination: &StreamDestination) -> Result<
     std::fs::rename(&partial, path).map_err(write_error)
 }
 
-/// Applies the destinations players picked: the running host streams there
-/// from the next go-live, and a remembered one is saved for later hosts.
-pub fn apply_chosen_destinations(
-    mut chosen: MessageReader<DestinationChosen>,
+/// Applies the settings a streamer chose (in a game's pop-up, or in the
+/// dashboard): the running host uses them from the next go-live, and
+/// remembered ones are saved for later hosts. A failed save is told to the
+/// player with the next stream state, not only logged.
+pub fn apply_chosen_settings(
+    mut chosen: MessageReader<SettingsChosen>,
     mut settings: ResMut<HostSettings>,
     mut streaming: ResMut<Streaming>,
     user_config: Res<UserConfig>,
 ) {
-    for DestinationChosen {
-        destination,
-        remember,
-    } in chosen.read()
-    {
-        info!(?destination, remember, "the player chose a destination");
-        settings.destinations = vec![destination.clone()];
-        streaming.has_destination = true;
-        if !remember {
+    for choice in chosen.read() {
+        info!(?choice, "settings chosen");
+        choice.apply_to(&mut settings);
+        if choice.destination.is_some() {
+            streaming.has_destination = true;
+        }
+        if !choice.remember {
             continue;
         }
         let saved = match &user_config.0 {
-            Some(path) => save_destination(path, destination)
-                .map(|()| info!(path = %path.display(), "destination remembered")),
+            Some(path) => save_user_settings(path, |saved| choice.apply_to(saved))
+                .map(|()| info!(path = %path.display(), "settings remembered")),
             None => Err(SettingsError::NoConfigDir),
         };
-        // The player is told (with the next state), not only the log.
         streaming.config_trouble = saved.err().map(|err| {
-            warn!("the destination is not remembered: {err}");
-            format!(
-                "your destination is used until the stream host stops, but not remembered: {err}"
-            )
+            warn!("the settings are not remembered: {err}");
+            format!("your choice is used until the stream host stops, but not remembered: {err}")
         });
         streaming.mark_changed();
     }
@@ -94,6 +93,8 @@ pub fn apply_chosen_destinations(
 mod tests {
     use super::*;
 
+    use livestream_protocol::StreamDestination;
+
     #[test]
     fn a_remembered_destination_is_saved_for_the_owner_alone_keeping_other_settings() {
         let dir = tempfile::tempdir().unwrap();
@@ -101,7 +102,17 @@ mod tests {
         let twitch = StreamDestination::Twitch {
             key: "live_1".into(),
         };
-        save_destination(&path, &twitch).unwrap();
+        let remember = |destination: &StreamDestination| {
+            save_user_settings(&path, |settings| {
+                SettingsChosen {
+                    destination: Some(destination.clone()),
+                    quality: None,
+                    remember: true,
+                }
+                .apply_to(settings);
+            })
+        };
+        remember(&twitch).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
@@ -117,7 +128,7 @@ mod tests {
             server: "rtmps://ingest.example/live".into(),
             key: "k".into(),
         };
-        save_destination(&path, &custom).unwrap();
+        remember(&custom).unwrap();
         let settings = HostSettings::load(&path).unwrap();
         assert_eq!((settings.destinations, settings.fps), (vec![custom], 24));
     }

@@ -6,7 +6,9 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 use livestream_protocol::{MicChoice, OutputStatus, StreamPhase, StreamState};
 
-use super::destination::{DestinationForm, StepAnswer, WHERE, destination_step};
+use livestream_forms::DestinationForm;
+
+use super::destination::{StepAnswer, WHERE, destination_step};
 use crate::LiveStreamSettings;
 use crate::host_config::names_a_destination;
 use crate::state::{HostConnection, LiveStream, LiveStreamRequest};
@@ -37,7 +39,11 @@ pub struct GoLivePrompt {
     /// The player answered "Not now" (the pop-up keeps their choices; the
     /// game should not prompt them again by itself).
     pub declined: bool,
-    /// The first-run step: where to stream.
+    /// The first-run step is showing (no destination yet, or "Change destination").
+    pub asking_destination: bool,
+    /// The player picked a destination in this pop-up (sent with Start).
+    pub destination_chosen: bool,
+    /// The first-run step's form: where to stream.
     pub destination: DestinationForm,
 }
 
@@ -46,7 +52,7 @@ impl GoLivePrompt {
     fn change_destination(&mut self) {
         self.open = true;
         self.declined = false;
-        self.destination.asking = true;
+        self.asking_destination = true;
     }
 }
 
@@ -137,13 +143,13 @@ pub(crate) fn go_live_ui(
                 None => {
                     if go_live_button(ui, &live, &mut prompt, &mut requests) {
                         prompt.open = true;
-                        prompt.destination.asking = needs_destination(&live, &settings);
+                        prompt.asking_destination = needs_destination(&live, &settings);
                     }
                 }
             }
         });
     });
-    if prompt.open && prompt.destination.asking {
+    if prompt.open && prompt.asking_destination {
         destination_popup(ctx, &mut prompt);
     } else if prompt.open {
         popup(ctx, &mut prompt, &mut requests);
@@ -215,11 +221,11 @@ fn destination_popup(ctx: &egui::Context, prompt: &mut GoLivePrompt) {
     match answer {
         StepAnswer::Pending => {}
         StepAnswer::Continue => {
-            prompt.destination.asking = false;
-            prompt.destination.chosen = true;
+            prompt.asking_destination = false;
+            prompt.destination_chosen = true;
         }
         StepAnswer::NotNow => {
-            prompt.destination.asking = false;
+            prompt.asking_destination = false;
             prompt.open = false;
             prompt.declined = true;
         }
@@ -326,7 +332,7 @@ fn popup(
                     } else {
                         MicChoice::Off
                     };
-                    if prompt.destination.chosen
+                    if prompt.destination_chosen
                         && let Some(destination) = prompt.destination.destination()
                     {
                         requests.write(LiveStreamRequest::ChooseDestination {

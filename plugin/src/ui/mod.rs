@@ -12,9 +12,9 @@ mod overlay;
 use bevy::prelude::*;
 use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
 
-pub use destination::{DestinationForm, DestinationKind};
 pub use feed::{AudienceFeed, ChatLine, Highlight};
 pub use go_live::GoLivePrompt;
+pub use livestream_forms::{DestinationForm, DestinationKind};
 
 use crate::LiveStreamSystems;
 

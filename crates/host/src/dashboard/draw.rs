@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use bevy::diagnostic::FrameCount;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
-use livestream_protocol::{DisplayReason, MicChoice, StreamPhase, Visibility};
+use livestream_forms::{DestinationForm, Quality, destination_fields, quality_field};
+use livestream_protocol::{DisplayReason, MicChoice, StreamDestination, StreamPhase, Visibility};
 
 use super::DashboardLink;
 use super::feed::{FeedKind, FeedLine};
@@ -50,12 +51,28 @@ pub enum Action {
         /// Its name in `host.ron`.
         name: String,
     },
+    /// Use these settings from the next go-live.
+    SaveSettings {
+        /// Where to stream, when the form names a complete destination.
+        destination: Option<StreamDestination>,
+        /// The picture's quality.
+        quality: Quality,
+        /// Also save them in the user's `host.ron`.
+        remember: bool,
+    },
 }
+
+/// Text of the settings panel's button.
+pub const SAVE_SETTINGS: &str = "Use these settings";
 
 /// The drawing's own state.
 pub struct UiState {
     /// The "microphone" checkbox next to "Go live".
     mic: bool,
+    /// The settings panel's form (the key is forgotten once used).
+    destination: DestinationForm,
+    /// The quality picked in the settings panel; the host's until changed.
+    quality: Option<Quality>,
     textures: Textures,
     /// The window's frame rate.
     frames: RateMeter,
@@ -65,6 +82,8 @@ impl Default for UiState {
     fn default() -> Self {
         Self {
             mic: false,
+            destination: DestinationForm::default(),
+            quality: None,
             textures: Textures::default(),
             frames: RateMeter::new(RATE_WINDOW),
         }
@@ -126,6 +145,9 @@ fn draw(ctx: &egui::Context, model: &DashboardModel, state: &mut UiState) -> Vec
                     for game in &model.configured {
                         configured_row(ui, game, &mut actions);
                     }
+                    ui.add_space(8.0);
+                    ui.heading("Stream settings");
+                    settings_panel(ui, model, state, &mut actions);
                 });
         });
     egui::Panel::right("audience")
@@ -140,6 +162,41 @@ fn draw(ctx: &egui::Context, model: &DashboardModel, state: &mut UiState) -> Vec
     });
     state.textures.end_frame();
     actions
+}
+
+/// Where the next stream goes and its quality, like OBS's Settings →
+/// Stream and Output: the same destination form as the games' first-run
+/// step, and the quality presets. Applies from the next go-live.
+fn settings_panel(
+    ui: &mut egui::Ui,
+    model: &DashboardModel,
+    state: &mut UiState,
+    actions: &mut Vec<Action>,
+) {
+    for destination in &model.settings.destinations {
+        ui.label(format!("Now: {destination}"));
+    }
+    destination_fields(ui, &mut state.destination);
+    let Some(quality) = state.quality.or(model.settings.quality) else {
+        return;
+    };
+    let mut picked = quality;
+    quality_field(ui, &mut picked);
+    if picked != quality {
+        state.quality = Some(picked);
+    }
+    if ui.button(SAVE_SETTINGS).clicked() {
+        actions.push(Action::SaveSettings {
+            destination: state.destination.destination(),
+            quality: picked,
+            remember: state.destination.remember,
+        });
+        state.destination.clear();
+        state.quality = None;
+    }
+    if state.destination.destination().is_none() {
+        ui.label("The destination stays as it is until the form names one (a key, a server).");
+    }
 }
 
 fn stream_controls(

@@ -39,7 +39,7 @@ use crate::HostSystems;
 use crate::children::LaunchGame;
 use crate::display;
 use crate::lifecycle::TerminationRequested;
-use crate::messages::{DisplayCommand, FrameArrived, StreamCommand};
+use crate::messages::{DisplayCommand, FrameArrived, SettingsChosen, StreamCommand};
 
 /// What the host loop and the dashboard window share: the model (host →
 /// window), the clicked actions (window → host), and each side's end.
@@ -98,6 +98,7 @@ impl Plugin for DashboardHostPlugin {
         app.add_message::<StreamCommand>()
             .add_message::<DisplayCommand>()
             .add_message::<LaunchGame>()
+            .add_message::<SettingsChosen>()
             .add_message::<FrameArrived>()
             .insert_resource(self.0.clone())
             .init_resource::<FrameTap>()
@@ -135,6 +136,7 @@ fn apply_actions(
     mut stream_commands: MessageWriter<StreamCommand>,
     mut display_commands: MessageWriter<DisplayCommand>,
     mut launches: MessageWriter<LaunchGame>,
+    mut chosen_settings: MessageWriter<SettingsChosen>,
 ) {
     for action in link.actions.1.try_iter() {
         match action {
@@ -149,6 +151,17 @@ fn apply_actions(
             }
             Action::Start { name } => {
                 launches.write(LaunchGame { name });
+            }
+            Action::SaveSettings {
+                destination,
+                quality,
+                remember,
+            } => {
+                chosen_settings.write(SettingsChosen {
+                    destination,
+                    quality: Some(quality),
+                    remember,
+                });
             }
         }
     }

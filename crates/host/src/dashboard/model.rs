@@ -11,6 +11,7 @@ use std::time::Duration;
 use bevy::diagnostic::FrameCount;
 use bevy::prelude::*;
 use livestream_control::{GameStatus, HostStatus, OutputState};
+use livestream_forms::Quality;
 use livestream_interaction::{History, HistoryStats};
 use livestream_protocol::{DisplayReason, StreamPhase, Visibility};
 
@@ -40,6 +41,8 @@ pub struct DashboardModel {
     pub preview: Option<Arc<Thumbnail>>,
     /// Games listed in `host.ron`, in its order.
     pub configured: Vec<ConfiguredRow>,
+    /// Where the next stream goes (stream keys redacted), and its quality.
+    pub settings: SettingsView,
     /// The newest audience events, oldest first.
     pub feed: Vec<FeedLine>,
     /// How often the host loop ran over the last second.
@@ -48,6 +51,34 @@ pub struct DashboardModel {
     fps_meters: HashMap<u64, RateMeter>,
     /// The history's counters when the feed was last rebuilt.
     feed_version: Option<(HistoryStats, usize)>,
+}
+
+/// The host's settings as the dashboard's settings panel shows them.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsView {
+    /// Where the next stream goes, redacted: never a stream key.
+    pub destinations: Vec<String>,
+    /// The picture's quality.
+    pub quality: Option<Quality>,
+}
+
+impl SettingsView {
+    /// Reads what the panel shows from the running host's settings.
+    fn of(settings: &HostSettings) -> Self {
+        let destinations = match settings.session_outputs() {
+            Ok(outputs) => outputs.iter().map(ToString::to_string).collect(),
+            Err(err) => vec![err.to_string()],
+        };
+        Self {
+            destinations,
+            quality: Some(Quality {
+                width: settings.width,
+                height: settings.height,
+                fps: settings.fps,
+                bitrate_kbps: settings.bitrate_kbps,
+            }),
+        }
+    }
 }
 
 /// One connected game.
@@ -274,6 +305,9 @@ pub fn update_model(
     model.update_games(now, &status.games, streaming.on_air(), &tap);
     model.stream.update(now, &status);
     model.update_configured(&settings, &mut children);
+    if settings.is_changed() || model.settings.quality.is_none() {
+        model.settings = SettingsView::of(&settings);
+    }
     model.update_feed(audience.history());
 }
 

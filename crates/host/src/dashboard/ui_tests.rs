@@ -10,6 +10,7 @@ use bevy::asset::AssetEvent;
 use bevy::camera::Viewport;
 use bevy::input::ButtonState;
 use bevy::input::InputPlugin;
+use bevy::input::keyboard::{Key, KeyboardInput};
 use bevy::input::mouse::MouseButtonInput;
 use bevy::prelude::*;
 use bevy::shader::Shader;
@@ -24,9 +25,14 @@ use crate::audience::Audience;
 use crate::children::{Children, LaunchGame};
 use crate::games::{DisplayStatus, GameStats, SubGame};
 use crate::lifecycle::TerminationRequested;
-use crate::messages::{DisplayCommand, StreamCommand};
+use crate::messages::{DisplayCommand, SettingsChosen, StreamCommand};
 use crate::settings::{ConfiguredGame, HostSettings};
 use crate::stream::Streaming;
+use crate::user_config::{UserConfig, apply_chosen_settings};
+use livestream_forms::QUALITY_PRESETS;
+use livestream_protocol::StreamDestination;
+
+use super::draw::SAVE_SETTINGS;
 
 /// A connected, hidden game's entity.
 fn game(game_id: u64, name: &str) -> (SubGame, DisplayStatus, GameStats) {
@@ -126,6 +132,7 @@ fn dashboard_app() -> App {
     .init_resource::<Written<StreamCommand>>()
     .init_resource::<Written<DisplayCommand>>()
     .init_resource::<Written<LaunchGame>>()
+    .init_resource::<Written<SettingsChosen>>()
     .add_systems(
         PostUpdate,
         record_texts
@@ -138,6 +145,7 @@ fn dashboard_app() -> App {
             record::<StreamCommand>,
             record::<DisplayCommand>,
             record::<LaunchGame>,
+            record::<SettingsChosen>,
         ),
     );
     // Both halves of the dashboard in one app: the model and the clicks
@@ -235,6 +243,30 @@ fn click(app: &mut App, rect: egui::Rect) {
     }
     // The host side takes the click on its next loop.
     app.update();
+}
+
+/// Types `text` into the focused field, a key press per character, as
+/// winit reports them.
+fn type_text(app: &mut App, text: &str) {
+    let window = app
+        .world_mut()
+        .query_filtered::<Entity, With<PrimaryWindow>>()
+        .single(app.world())
+        .unwrap();
+    for character in text.chars() {
+        for state in [ButtonState::Pressed, ButtonState::Released] {
+            let typed = character.to_string();
+            app.world_mut().write_message(KeyboardInput {
+                key_code: KeyCode::KeyA,
+                logical_key: Key::Character(typed.as_str().into()),
+                state,
+                text: Some(typed.as_str().into()),
+                repeat: false,
+                window,
+            });
+            app.update();
+        }
+    }
 }
 
 fn written<M: Message + Clone>(app: &App) -> Vec<M> {
@@ -352,4 +384,66 @@ fn the_window_closes_when_the_host_has_finished_and_stops_the_host_when_closed()
     link.mark_host_finished();
     app.update();
     assert_eq!(app.should_exit(), Some(AppExit::Success));
+}
+
+#[test]
+fn the_settings_panel_sets_the_destination_and_quality_with_the_key_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("config/bevy_livestream/host.ron");
+    let mut app = dashboard_app();
+    app.insert_resource(UserConfig(Some(saved.clone())))
+        .add_systems(Update, apply_chosen_settings);
+    settle(&mut app);
+    let drawn = |app: &App, wanted: &str| {
+        let texts = &app.world().resource::<DrawnTexts>().0;
+        texts.iter().any(|(text, _)| text.contains(wanted))
+    };
+    assert!(
+        drawn(&app, "Now: file:"),
+        "Record only until a destination is set"
+    );
+
+    let twitch = find(&app, "Twitch", 0.0);
+    click(&mut app, twitch);
+    settle(&mut app);
+    let key = find(&app, "Stream key", 0.0);
+    click(&mut app, key.translate(egui::vec2(key.width() + 60.0, 0.0)));
+    type_text(&mut app, "live_dash_key");
+    settle(&mut app);
+    assert!(!drawn(&app, "live_dash_key"), "the key is masked");
+
+    let quality = find(&app, "720p, 30 fps, 2500 kbit/s", 0.0);
+    click(&mut app, quality);
+    settle(&mut app);
+    let better = find(&app, "1080p, 30 fps, 4500 kbit/s", quality.top());
+    click(&mut app, better);
+    settle(&mut app);
+    let save = find(&app, SAVE_SETTINGS, 0.0);
+    click(&mut app, save);
+    settle(&mut app);
+
+    let chosen = written::<SettingsChosen>(&app);
+    assert_eq!(chosen.len(), 1, "{chosen:?}");
+    assert_eq!(
+        chosen[0].destination,
+        Some(StreamDestination::Twitch {
+            key: "live_dash_key".into()
+        })
+    );
+    assert_eq!(chosen[0].quality, Some(QUALITY_PRESETS[3].quality));
+    let settings = app.world().resource::<HostSettings>();
+    assert_eq!(
+        (settings.width, settings.height, settings.fps),
+        (1920, 1080, 30)
+    );
+    assert!(
+        drawn(&app, "Now: rtmps://"),
+        "the new destination, redacted"
+    );
+    assert!(!drawn(&app, "live_dash_key"), "the key is never drawn");
+    let file = std::fs::read_to_string(&saved).unwrap();
+    assert!(
+        file.contains("live_dash_key") && file.contains("1920"),
+        "{file}"
+    );
 }
