@@ -32,6 +32,15 @@ const WRONG_KEY: &str = "live_0000_wrong";
 /// the test's own CA.
 const TRUST_TEST_CA: [(&str, &str); 1] = [("LIVESTREAM_INSECURE_TLS", "any-authority")];
 
+/// Saves the screen as `name`.png in the directory `LIVESTREAM_SCREENSHOTS`
+/// names, when it names one (`scripts/screenshot-first-run.sh` makes the
+/// README's pictures of a player's first run so).
+fn screenshot(screen: &Xvfb, name: &str) {
+    if let Some(dir) = std::env::var_os("LIVESTREAM_SCREENSHOTS") {
+        screen.save_png(&Path::new(&dir).join(format!("{name}.png")));
+    }
+}
+
 /// Whether any running process has `text` in its command line.
 fn in_any_argv(text: &str) -> bool {
     std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
@@ -103,6 +112,7 @@ fn a_first_go_live_over_rtmps_with_a_refused_key_then_the_right_one() {
     screen.click(OWN_SERVER.0, OWN_SERVER.1);
     type_into(&screen, SERVER_FIELD, &ingest.tls_server());
     type_into(&screen, KEY_FIELD, WRONG_KEY);
+    screenshot(&screen, "first-run-destination");
     screen.click(CONTINUE_OWN_SERVER.0, CONTINUE_OWN_SERVER.1);
     wait_for("the start step", Duration::from_secs(30), || {
         dark(&screen, POP_UP) && !dark(&screen, DESTINATION_STEP)
@@ -124,6 +134,7 @@ fn a_first_go_live_over_rtmps_with_a_refused_key_then_the_right_one() {
         dark(&screen, BADGE_TROUBLE)
     });
     let shown_after = pressed.elapsed();
+    screenshot(&screen, "first-run-refused-key");
     eprintln!(
         "refused key: in ctl status {:.1} s, on screen {:.1} s after Start (host started on demand)",
         told_after.as_secs_f64(),
@@ -148,6 +159,7 @@ fn a_first_go_live_over_rtmps_with_a_refused_key_then_the_right_one() {
     wait_for("the game on the ingest", Duration::from_secs(60), || {
         try_status(&host, &socket).is_ok_and(|status| streaming_the_game(&status, 120))
     });
+    screenshot(&screen, "first-run-live");
     let status = try_ctl(&host, &socket, &["status"]).unwrap().to_string();
     assert!(
         !status.contains(GOOD_KEY) && status.contains("/live/***"),

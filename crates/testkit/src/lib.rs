@@ -752,6 +752,19 @@ impl Xvfb {
         assert!(status.success(), "xdotool could not type");
     }
 
+    /// Saves the whole screen now as a PNG at `path` (for documentation).
+    pub fn save_png(&self, path: &Path) {
+        let (width, height) = self.size;
+        let status = Command::new("ffmpeg")
+            .args(["-loglevel", "error", "-y", "-f", "x11grab"])
+            .args(["-video_size", &format!("{width}x{height}")])
+            .args(["-i", &self.display(), "-frames:v", "1"])
+            .arg(path)
+            .status()
+            .expect("ffmpeg");
+        assert!(status.success(), "ffmpeg could not save {}", path.display());
+    }
+
     /// The whole screen now, as RGB (3 bytes a pixel) at the screen's size.
     pub fn grab_rgb(&self) -> Vec<u8> {
         let (width, height) = self.size;
