@@ -25,6 +25,8 @@ PACKAGES=(
   chromium
   # helpers used by scripts; xdotool minimises a window in the benchmarks
   procps psmisc curl ca-certificates xdotool
+  # the attacker of a planted socket runs as another user: the system's python
+  python3
 )
 
 missing=()

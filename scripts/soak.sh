@@ -8,6 +8,10 @@
 #
 #   scripts/soak.sh [SECONDS] [OUT.json]     (default 1800 s; JSON on stdout too)
 #
+# To find what grows, leave parts out: SOAK_RESTARTS=0 (one session, no
+# stop and go-live), SOAK_CHAT=0 (no audience chat). The host's and the
+# games' RSS every 20 s is in $SOAK_DIR/rss.tsv, and once a minute in the JSON.
+#
 # Everything it starts is stopped by pid when it exits; files stay in $SOAK_DIR.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,7 +60,9 @@ for _ in $(seq 600); do
 done
 
 # Audience chat at 20 events a second, over one kept-alive HTTP connection.
-python3 - "$room" "$seconds" > "$SOAK_DIR/chat.log" 2>&1 <<'PY' &
+chat_seconds=$seconds
+[[ ${SOAK_CHAT:-1} == 0 ]] && chat_seconds=0
+python3 - "$room" "$chat_seconds" > "$SOAK_DIR/chat.log" 2>&1 <<'PY' &
 import http.client, json, sys, time, urllib.parse
 url = urllib.parse.urlparse(sys.argv[1]); end = time.monotonic() + float(sys.argv[2])
 connection = http.client.HTTPConnection(url.hostname, url.port)
@@ -91,7 +97,9 @@ while ((SECONDS - start < seconds)); do
   if ((${#rss_start[@]} == 0 && elapsed >= 60)); then
     rss_start=("$(rss_kib "$host_pid")" "$(rss_kib "${game_pids[0]}")" "$(rss_kib "${game_pids[1]}")")
   fi
-  if ((elapsed % 300 < 20 && elapsed >= 300)); then
+  printf '%s\t%s\t%s\t%s\n' "$elapsed" "$(rss_kib "$host_pid")" "$(rss_kib "${game_pids[0]}")" \
+    "$(rss_kib "${game_pids[1]}")" >> "$SOAK_DIR/rss.tsv"
+  if ((${SOAK_RESTARTS:-1} != 0 && elapsed % 300 < 20 && elapsed >= 300)); then
     ctl stop > /dev/null
     for _ in $(seq 300); do ctl status | grep -q '"phase": "idle"' && break; sleep 0.1; done
     ctl go-live --mic > /dev/null
@@ -125,6 +133,10 @@ for path in sorted(glob.glob(f"{soak_dir}/session-*.mkv"), key=lambda p: int(p.r
     sessions.append({"file": path, "duration_s": round(duration, 2), "frames": frames,
         "missing_frames": max(0, round(duration * 30) - frames), "playable": probe.returncode == 0 and frames > 0})
 names = ["host", "snake", "dodge"]
+timeline = {}
+for line in open(f"{soak_dir}/rss.tsv"):
+    elapsed, host = (int(v) for v in line.split()[:2])
+    timeline.setdefault(elapsed // 60, host)
 rss = {n: {"start_kib": s, "end_kib": e, "growth_pct": round(100.0 * (e - s) / s, 1) if s else None}
        for n, s, e in zip(names, start, end)}
 chat = {}
@@ -133,6 +145,7 @@ try:
 except Exception:
     pass
 print(json.dumps({"seconds": seconds, "processes_alive_at_end": alive, "crashes": 3 - alive,
-    "host_exit": host_exit, "rss": rss, "chat": chat, "sessions": sessions,
+    "host_exit": host_exit, "rss": rss, "host_rss_kib_each_minute": list(timeline.values()),
+    "chat": chat, "sessions": sessions,
     "all_sessions_playable": all(s["playable"] for s in sessions)}, indent=2))
 PY

@@ -133,7 +133,19 @@ impl ConnectorThread {
                         }
                     }
                     Err(err) if err.is_transient() => debug!("no host yet: {err}"),
-                    Err(err) => warn!("cannot connect to the host: {err}"),
+                    Err(err) => {
+                        // Not "no host yet": the player reads why (an unsafe
+                        // socket, another user's host, a refusal).
+                        let message = format!("cannot connect to the stream host: {err}");
+                        warn!("{message}");
+                        if self
+                            .events
+                            .send(ConnectorEvent::HostFailed(message))
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
                 }
             }
             let wait = if wanted {

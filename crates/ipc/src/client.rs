@@ -12,7 +12,9 @@ use livestream_protocol::{GameMessage, HandshakeReply, Hello, HostMessage, Refus
 use tracing::info_span;
 
 use crate::link::{Link, LinkConfig};
+use crate::path::{SocketDirError, check_socket_dir};
 use crate::payload::PayloadPool;
+use crate::peer::{ForeignPeer, check_same_user};
 use crate::socket_name;
 use crate::wire::{
     FrameReader, FrameWriter, ReadError, SharedStream, WriteError, enlarge_socket_buffers,
@@ -32,6 +34,17 @@ pub enum ConnectError {
         /// What the OS said.
         source: io::Error,
     },
+    /// Another user could have put the socket there: nothing is sent.
+    #[error("not connecting: {0}")]
+    UnsafeSocket(#[from] SocketDirError),
+    /// The process at the socket runs as another user: nothing is sent.
+    #[error("not connecting to {path}: {source}")]
+    ForeignHost {
+        /// The socket path.
+        path: String,
+        /// Who it runs as.
+        source: ForeignPeer,
+    },
     /// The host turned the game away.
     #[error("host refused the game: {0}")]
     Refused(RefusalReason),
@@ -49,9 +62,13 @@ pub enum ConnectError {
 impl ConnectError {
     /// Whether trying again later may succeed (the host is not running yet or went away).
     pub fn is_transient(&self) -> bool {
+        // A busy host closes a new connection at once: the hello then
+        // meets a closed socket.
         matches!(
             self,
-            Self::NoHost { .. } | Self::Handshake(ReadError::Closed | ReadError::TimedOut)
+            Self::NoHost { .. }
+                | Self::Send(WriteError::Io(_))
+                | Self::Handshake(ReadError::Closed | ReadError::TimedOut | ReadError::Truncated)
         )
     }
 }
@@ -80,7 +97,16 @@ pub fn connect(
         path: socket.display().to_string(),
         source,
     };
+    // A missing directory is only "no host yet"; one someone else could
+    // write in, or a host of another user, gets nothing of the game's.
+    if socket.parent().is_some_and(Path::exists) {
+        check_socket_dir(socket)?;
+    }
     let stream = Stream::connect(socket_name(socket).map_err(no_host)?).map_err(no_host)?;
+    check_same_user(&stream).map_err(|source| ConnectError::ForeignHost {
+        path: socket.display().to_string(),
+        source,
+    })?;
     stream
         .set_recv_timeout(Some(config.poll_interval))
         .and_then(|()| stream.set_send_timeout(Some(config.poll_interval)))

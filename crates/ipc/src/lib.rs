@@ -16,6 +16,7 @@ mod lanes;
 mod link;
 mod path;
 mod payload;
+mod peer;
 mod server;
 mod wire;
 
@@ -24,10 +25,11 @@ pub use clock::monotonic_ns;
 pub use lanes::QueueError;
 pub use link::{CloseReason, Envelope, Link, LinkConfig, LinkEvent, LinkStats, Outbox};
 pub use path::{
-    SOCKET_ENV, SOCKET_FILE, SocketDirError, current_uid, default_socket_path, prepare_socket_dir,
-    resolve_socket_path, user_host_config_path,
+    SOCKET_ENV, SOCKET_FILE, SocketDirError, check_socket_dir, current_uid, default_socket_path,
+    prepare_socket_dir, resolve_socket_path, user_host_config_path,
 };
 pub use payload::{Payload, PayloadPool};
+pub use peer::{ForeignPeer, check_same_user};
 pub use server::{Connected, GameSlot, LinkToGame, Server, ServerConfig, ServerError, ServerEvent};
 pub use wire::{ReadError, WriteError};
 

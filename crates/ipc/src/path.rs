@@ -29,6 +29,17 @@ pub enum SocketDirError {
         /// Our uid.
         uid: u32,
     },
+    /// Another user could put a socket of theirs there (the directory is
+    /// writable by group or others).
+    #[error(
+        "socket directory {path} can be written by other users (mode {mode:o}): remove it, or make it yours alone with chmod 700"
+    )]
+    OpenToOthers {
+        /// The directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// The socket path has no parent directory.
     #[error("socket path {0} has no parent directory")]
     NoParent(PathBuf),
@@ -80,25 +91,35 @@ pub fn current_uid() -> u32 {
     }
 }
 
-/// Creates the socket's directory as 0700 if needed and checks that only we can enter it.
+/// Creates the socket's directory as 0700 if needed, then checks it as
+/// [`check_socket_dir`] does. An existing directory is never loosened or
+/// tightened: it is refused when another user could plant a socket in it.
 pub fn prepare_socket_dir(socket: &Path) -> Result<(), SocketDirError> {
-    let dir = socket
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .ok_or_else(|| SocketDirError::NoParent(socket.to_owned()))?;
-    let io = |source| SocketDirError::Io {
-        path: dir.to_owned(),
-        source,
-    };
+    let dir = socket_dir(socket)?;
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(io)?;
-    let meta = std::fs::symlink_metadata(dir).map_err(io)?;
+    builder.create(dir).map_err(|source| SocketDirError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    check_socket_dir(socket)
+}
+
+/// Checks that only this user could have put a socket at `socket`: its
+/// directory is a real directory (not a symlink), owned by us, and no one
+/// else may write in it. Games and `ctl` check before they connect (and
+/// send frames, audio or commands), the host before it listens.
+pub fn check_socket_dir(socket: &Path) -> Result<(), SocketDirError> {
+    let dir = socket_dir(socket)?;
+    let meta = std::fs::symlink_metadata(dir).map_err(|source| SocketDirError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        use std::os::unix::fs::MetadataExt;
         let uid = current_uid();
         if !meta.is_dir() || meta.uid() != uid {
             return Err(SocketDirError::NotOurs {
@@ -106,9 +127,11 @@ pub fn prepare_socket_dir(socket: &Path) -> Result<(), SocketDirError> {
                 uid,
             });
         }
-        if meta.mode() & 0o077 != 0 {
-            // Ours but too open (created by an older build or by hand): close it.
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+        if meta.mode() & 0o022 != 0 {
+            return Err(SocketDirError::OpenToOthers {
+                path: dir.to_owned(),
+                mode: meta.mode() & 0o7777,
+            });
         }
     }
     #[cfg(not(unix))]
@@ -119,6 +142,14 @@ pub fn prepare_socket_dir(socket: &Path) -> Result<(), SocketDirError> {
         });
     }
     Ok(())
+}
+
+/// The directory a socket path lives in.
+fn socket_dir(socket: &Path) -> Result<&Path, SocketDirError> {
+    socket
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .ok_or_else(|| SocketDirError::NoParent(socket.to_owned()))
 }
 
 #[cfg(test)]
@@ -149,13 +180,23 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o700);
-        // An existing directory that is too open is tightened.
+        // An existing directory others may write in is refused, never changed.
         let open = tmp.path().join("open");
         std::fs::create_dir(&open).unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
-        prepare_socket_dir(&open.join("host.sock")).unwrap();
+        assert!(matches!(
+            prepare_socket_dir(&open.join("host.sock")),
+            Err(SocketDirError::OpenToOthers { mode: 0o777, .. })
+        ));
         let mode = std::fs::metadata(&open).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700);
+        assert_eq!(mode & 0o777, 0o777, "left as it was");
+        // One others may only read (a home directory: 0755) is fine, and kept.
+        let home = tmp.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+        prepare_socket_dir(&home.join("ls.sock")).unwrap();
+        let mode = std::fs::metadata(&home).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755, "never tightened");
     }
 
     #[cfg(unix)]

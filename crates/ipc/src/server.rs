@@ -9,14 +9,17 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
-use interprocess::local_socket::traits::{ListenerExt as _, Stream as _, StreamCommon as _};
+use interprocess::local_socket::traits::{ListenerExt as _, Stream as _};
 use interprocess::local_socket::{ListenerOptions, Stream};
-use livestream_protocol::{GameMessage, HandshakeReply, Hello, HostMessage, RefusalReason};
-use tracing::{info, info_span, warn};
+use livestream_protocol::{
+    Backoff, GameMessage, HandshakeReply, Hello, HostMessage, RefusalReason,
+};
+use tracing::{debug, info, info_span, warn};
 
 use crate::link::{Link, LinkConfig};
 use crate::path::{SocketDirError, prepare_socket_dir};
 use crate::payload::PayloadPool;
+use crate::peer::check_same_user;
 use crate::socket_name;
 use crate::wire::{FrameReader, FrameWriter, ReadError, SharedStream, enlarge_socket_buffers};
 
@@ -34,6 +37,9 @@ pub struct ServerConfig {
     pub handshake_timeout: Duration,
     /// Most games connected at once.
     pub max_games: u32,
+    /// Most connections saying hello at once (each has a thread for at
+    /// most [`Self::handshake_timeout`]); more are closed at once.
+    pub max_handshakes: u32,
     /// Host version sent to games in the handshake.
     pub host_version: String,
 }
@@ -46,6 +52,7 @@ impl ServerConfig {
             link: LinkConfig::default(),
             handshake_timeout: Duration::from_secs(5),
             max_games: 32,
+            max_handshakes: 64,
             host_version: env!("CARGO_PKG_VERSION").to_owned(),
         }
     }
@@ -153,14 +160,23 @@ impl Server {
                         events: events_tx,
                         next_id: Arc::new(AtomicU64::new(1)),
                         active: Arc::new(AtomicU32::new(0)),
+                        handshaking: Arc::new(AtomicU32::new(0)),
                     };
+                    let mut retry = Backoff::new(ACCEPT_RETRY, ACCEPT_RETRY_MAX);
                     for stream in listener.incoming() {
                         if stop.load(Ordering::Acquire) {
                             return;
                         }
                         match stream {
-                            Ok(stream) => admission.admit(stream),
-                            Err(err) => warn!("accept failed: {err}"),
+                            Ok(stream) => {
+                                retry.reset();
+                                admission.admit(stream);
+                            }
+                            Err(err) => {
+                                // Out of file descriptors, say: wait rather than spin.
+                                warn!("accept failed: {err}");
+                                std::thread::sleep(retry.next_delay());
+                            }
                         }
                     }
                 })
@@ -210,6 +226,11 @@ fn bind_err(path: &Path, source: io::Error) -> ServerError {
     }
 }
 
+/// First wait after a failed accept; doubles up to [`ACCEPT_RETRY_MAX`].
+const ACCEPT_RETRY: Duration = Duration::from_millis(10);
+/// Longest wait after failed accepts.
+const ACCEPT_RETRY_MAX: Duration = Duration::from_secs(1);
+
 /// Admits new connections; each handshake runs on its own short-lived thread
 /// so a silent client cannot hold up others.
 struct Admission {
@@ -217,10 +238,21 @@ struct Admission {
     events: Sender<ServerEvent>,
     next_id: Arc<AtomicU64>,
     active: Arc<AtomicU32>,
+    /// Connections saying hello now.
+    handshaking: Arc<AtomicU32>,
 }
 
 impl Admission {
     fn admit(&self, stream: Stream) {
+        if self.handshaking.fetch_add(1, Ordering::AcqRel) >= self.config.max_handshakes {
+            self.handshaking.fetch_sub(1, Ordering::AcqRel);
+            debug!(
+                "connection closed: {} are saying hello already",
+                self.config.max_handshakes
+            );
+            return;
+        }
+        let handshaking = self.handshaking.clone();
         let config = self.config.clone();
         let events = self.events.clone();
         let game_id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -245,10 +277,12 @@ impl Admission {
                     }
                 };
                 drop(entered);
+                handshaking.fetch_sub(1, Ordering::AcqRel);
                 let _ = events.send(event);
             });
         if let Err(err) = spawned {
             warn!("cannot start a handshake thread: {err}");
+            self.handshaking.fetch_sub(1, Ordering::AcqRel);
         }
     }
 }
@@ -269,7 +303,16 @@ fn handshake(
     if let Err(err) = setup {
         return Err((peer, format!("socket setup failed: {err}")));
     }
-    check_same_user(&stream, &mut peer)?;
+    match check_same_user(&stream) {
+        Ok(pid) => {
+            if let Some(pid) = pid {
+                peer = format!("pid {pid}");
+            }
+        }
+        Err(foreign) => {
+            return Err((format!("{peer}, uid {}", foreign.peer), foreign.to_string()));
+        }
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     enlarge_socket_buffers(&stream);
@@ -332,26 +375,4 @@ fn handshake(
 
 fn other_label(message: &GameMessage) -> &'static str {
     livestream_protocol::WireMessage::label(message)
-}
-
-/// Refuses a peer running as another user, where the platform tells us who it is.
-fn check_same_user(stream: &Stream, peer: &mut String) -> Result<(), (String, String)> {
-    #[cfg(unix)]
-    if let Ok(creds) = stream.peer_creds() {
-        if let Some(pid) = creds.pid() {
-            *peer = format!("pid {pid}");
-        }
-        let ours = crate::path::current_uid();
-        if let Some(uid) = creds.euid()
-            && uid != ours
-        {
-            return Err((
-                format!("{peer}, uid {uid}"),
-                format!("peer runs as uid {uid}, host as uid {ours}"),
-            ));
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = (stream, peer);
-    Ok(())
 }

@@ -157,6 +157,11 @@ impl<R: Read> FrameReader<R> {
     ) -> Result<(), ReadError> {
         let mut filled = 0;
         while filled < buf.len() {
+            // Checked before every read, not only when one times out: a peer
+            // trickling a byte at a time never lets a read time out.
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(ReadError::TimedOut);
+            }
             match self.inner.read(&mut buf[filled..]) {
                 Ok(0) if filled == 0 && at_boundary => return Err(ReadError::Closed),
                 Ok(0) => return Err(ReadError::Truncated),

@@ -5,18 +5,26 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use interprocess::local_socket::traits::{ListenerExt as _, Stream as _};
 use interprocess::local_socket::{GenericFilePath, ListenerOptions, Stream, ToFsName};
 use livestream_control::{CtlReply, CtlRequest};
+use livestream_ipc::{ForeignPeer, SocketDirError, check_same_user, check_socket_dir};
+use livestream_protocol::Backoff;
 use tracing::{debug, warn};
 
 /// Longest request line accepted.
 pub const MAX_REQUEST_BYTES: u64 = 64 * 1024;
+/// Clients served at once; more are told the host is busy. Each has its
+/// own thread, so a slow one never holds up the others.
+pub const MAX_CLIENTS: usize = 16;
+/// Time a client has to send its whole request (a deadline, however
+/// slowly the bytes trickle in).
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
 
 /// A request waiting for the host loop, with where to send the answer.
 #[derive(Debug)]
@@ -59,13 +67,22 @@ impl CtlServer {
             std::thread::Builder::new()
                 .name("livestream-ctl".into())
                 .spawn(move || {
+                    let clients = Arc::new(AtomicUsize::new(0));
+                    let mut accept_backoff = Backoff::new(ACCEPT_RETRY, ACCEPT_RETRY_MAX);
                     for stream in listener.incoming() {
                         if stop.load(Ordering::Acquire) {
                             return;
                         }
                         match stream {
-                            Ok(stream) => serve(stream, &requests),
-                            Err(err) => warn!("ctl accept failed: {err}"),
+                            Ok(stream) => {
+                                accept_backoff.reset();
+                                serve_apart(stream, &requests, &clients);
+                            }
+                            Err(err) => {
+                                // Out of file descriptors, say: wait rather than spin.
+                                warn!("ctl accept failed: {err}");
+                                std::thread::sleep(accept_backoff.next_delay());
+                            }
                         }
                     }
                 })?
@@ -90,14 +107,84 @@ impl Drop for CtlServer {
     }
 }
 
-fn serve(stream: Stream, requests: &Sender<PendingCtl>) {
-    let _ = stream.set_recv_timeout(Some(Duration::from_secs(2)));
-    let _ = stream.set_send_timeout(Some(Duration::from_secs(2)));
-    let mut line = String::new();
-    let read = BufReader::new((&stream).take(MAX_REQUEST_BYTES)).read_line(&mut line);
+/// First wait after a failed accept; doubles up to [`ACCEPT_RETRY_MAX`].
+const ACCEPT_RETRY: Duration = Duration::from_millis(10);
+/// Longest wait after failed accepts.
+const ACCEPT_RETRY_MAX: Duration = Duration::from_secs(1);
+
+/// Serves `stream` on a thread of its own, or tells it the host is busy
+/// when [`MAX_CLIENTS`] are being served.
+fn serve_apart(stream: Stream, requests: &Sender<PendingCtl>, clients: &Arc<AtomicUsize>) {
+    if let Err(foreign) = check_same_user(&stream) {
+        warn!("ctl connection refused: {foreign}");
+        return;
+    }
+    if clients.fetch_add(1, Ordering::AcqRel) >= MAX_CLIENTS {
+        clients.fetch_sub(1, Ordering::AcqRel);
+        answer(
+            &stream,
+            &CtlReply::Error {
+                message: format!("busy: {MAX_CLIENTS} control clients already connected"),
+            },
+        );
+        return;
+    }
+    let requests = requests.clone();
+    let clients_done = clients.clone();
+    let spawned = std::thread::Builder::new()
+        .name("livestream-ctl-client".into())
+        .spawn(move || {
+            serve(&stream, &requests);
+            clients_done.fetch_sub(1, Ordering::AcqRel);
+        });
+    if let Err(err) = spawned {
+        warn!("cannot serve a ctl client: {err}");
+        clients.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Reads one request line, all of it before `deadline`.
+fn read_request(stream: &Stream, deadline: Instant) -> std::io::Result<String> {
+    let mut line = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        stream.set_recv_timeout(Some(left))?;
+        let read = (&*stream).read(&mut chunk)?;
+        if read == 0 {
+            break;
+        }
+        line.extend_from_slice(&chunk[..read]);
+        if line.contains(&b'\n') {
+            break;
+        }
+        if line.len() as u64 > MAX_REQUEST_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "request too long",
+            ));
+        }
+    }
+    String::from_utf8(line).map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))
+}
+
+/// Writes `reply` as one line, within a bounded time.
+fn answer(stream: &Stream, reply: &CtlReply) {
+    let _ = stream.set_send_timeout(Some(REQUEST_DEADLINE));
+    if let Ok(mut text) = serde_json::to_string(reply) {
+        text.push('\n');
+        let _ = (&*stream).write_all(text.as_bytes());
+    }
+}
+
+fn serve(stream: &Stream, requests: &Sender<PendingCtl>) {
+    let read = read_request(stream, Instant::now() + REQUEST_DEADLINE);
     let reply = match read {
-        Ok(0) => return, // a wake-up connection or a client that left
-        Ok(_) => match serde_json::from_str::<CtlRequest>(line.trim()) {
+        Ok(line) if line.is_empty() => return, // a wake-up connection or a client that left
+        Ok(line) => match serde_json::from_str::<CtlRequest>(line.trim()) {
             Ok(request) => {
                 debug!(?request, "ctl request");
                 let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
@@ -122,10 +209,7 @@ fn serve(stream: Stream, requests: &Sender<PendingCtl>) {
             message: format!("bad request: {err}"),
         },
     };
-    if let Ok(mut text) = serde_json::to_string(&reply) {
-        text.push('\n');
-        let _ = (&stream).write_all(text.as_bytes());
-    }
+    answer(stream, &reply);
 }
 
 /// Why a control call failed.
@@ -138,6 +222,17 @@ pub enum CtlError {
         path: PathBuf,
         /// What the OS said.
         source: std::io::Error,
+    },
+    /// Another user could have put the socket there: nothing is sent.
+    #[error("not connecting: {0}")]
+    UnsafeSocket(#[from] SocketDirError),
+    /// The process at the socket runs as another user: nothing is sent.
+    #[error("not talking to {path}: {source}")]
+    ForeignHost {
+        /// The control socket.
+        path: PathBuf,
+        /// Who it runs as.
+        source: ForeignPeer,
     },
     /// The exchange failed midway.
     #[error("control socket error: {0}")]
@@ -157,7 +252,14 @@ pub fn call(ctl_path: &Path, request: &CtlRequest) -> Result<CtlReply, CtlError>
         .to_path_buf()
         .to_fs_name::<GenericFilePath>()
         .map_err(no_host)?;
+    if ctl_path.parent().is_some_and(Path::exists) {
+        check_socket_dir(ctl_path)?;
+    }
     let stream = Stream::connect(name).map_err(no_host)?;
+    check_same_user(&stream).map_err(|source| CtlError::ForeignHost {
+        path: ctl_path.to_owned(),
+        source,
+    })?;
     stream.set_recv_timeout(Some(Duration::from_secs(15)))?;
     let mut text = serde_json::to_string(request)?;
     text.push('\n');
