@@ -41,7 +41,10 @@ echo "demo: audience room at $room/rooms/demo (open it in a browser to chat)"
 post() { curl -s -o /dev/null -H 'Content-Type: application/json' --data-binary "$1" "$room/rooms/demo/post"; }
 socket="$DEMO_DIR/sock/host.sock"
 # The demo runs on the embedded defaults, never on the user's own host.ron.
-XDG_CONFIG_HOME="$DEMO_DIR/config" "$bin/livestream-host" --headless --socket "$socket" --output "$ingest" --output "file:$DEMO_DIR/demo.mkv" \
+# Outputs (a stream key among them) in the environment: never in argv, which
+# every user of the machine can read.
+LIVESTREAM_OUTPUTS="$ingest"$'\n'"file:$DEMO_DIR/demo.mkv" \
+XDG_CONFIG_HOME="$DEMO_DIR/config" "$bin/livestream-host" --headless --socket "$socket" \
   --size 640x360 --fps 30 --bitrate 1500 --mic test-tone \
   --interaction "ws://${room#http://}/rooms/demo/ws" 2> "$DEMO_DIR/host.log" &
 pids+=($!)

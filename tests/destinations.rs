@@ -20,8 +20,8 @@ use livestream_e2e::player::{
 };
 use livestream_e2e::{Colour, binary, colour_of};
 use livestream_testkit::{
-    IngestOptions, NginxRtmp, Xvfb, probe, processes_with_arg, rgb_frames, try_ctl, try_status,
-    wait_for,
+    IngestOptions, NginxRtmp, Xvfb, in_any_argv, probe, processes_with_arg, rgb_frames, try_ctl,
+    try_status, wait_for,
 };
 
 /// The only key the ingest takes.
@@ -39,14 +39,6 @@ fn screenshot(screen: &Xvfb, name: &str) {
     if let Some(dir) = std::env::var_os("LIVESTREAM_SCREENSHOTS") {
         screen.save_png(&Path::new(&dir).join(format!("{name}.png")));
     }
-}
-
-/// Whether any running process has `text` in its command line.
-fn in_any_argv(text: &str) -> bool {
-    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
-        std::fs::read(entry.path().join("cmdline"))
-            .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(text))
-    })
 }
 
 /// Whether a file anywhere under `dir` (logs, configs) contains `text`,

@@ -54,16 +54,34 @@ impl Host {
 
     /// Starts `livestream-host --headless` with only `args` (benchmarks set
     /// their own stream settings); waits for its socket.
+    /// Outputs (`--output URL` pairs in `args`) go in `LIVESTREAM_OUTPUTS`,
+    /// as a streamer should pass stream keys: never in argv.
     pub fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let socket = dir.join("sock/host.sock");
+        let mut outputs = Vec::new();
+        let mut rest = Vec::new();
+        let mut args = args.iter();
+        while let Some(&arg) = args.next() {
+            match (arg, args.clone().next()) {
+                ("--output", Some(&output)) => {
+                    outputs.push(output);
+                    args.next();
+                }
+                _ => rest.push(arg),
+            }
+        }
+        let mut command = Command::new(binary("livestream-host"));
+        if !outputs.is_empty() {
+            command.env("LIVESTREAM_OUTPUTS", outputs.join("\n"));
+        }
         let process = Reaped::spawn(
-            private_user_dirs(&mut Command::new(binary("livestream-host")), dir)
+            private_user_dirs(&mut command, dir)
                 .envs(env.iter().copied())
                 .stderr(log(dir, "host"))
                 .arg("--headless")
                 .arg("--socket")
                 .arg(&socket)
-                .args(args),
+                .args(rest),
         );
         wait_for("the host's socket", Duration::from_secs(20), || {
             socket.exists()

@@ -39,7 +39,7 @@ struct RunArgs {
     socket: Option<PathBuf>,
     #[arg(
         long = "output",
-        help = "Output: rtmp://…, srt://… or file:PATH.flv|.mp4|.mkv (repeatable; none given and none in the config: record each session to the videos directory)"
+        help = "Output: rtmp://…, srt://… or file:PATH.flv|.mp4|.mkv (repeatable; none given and none in the config: record each session to the videos directory). A URL with a stream key belongs in the LIVESTREAM_OUTPUTS variable (one output a line; added to these) or in host.ron, not here: other users can read a process's arguments"
     )]
     outputs: Vec<String>,
     /// Output size as width x height, e.g. 1280x720.
@@ -83,6 +83,10 @@ enum Command {
     },
 }
 
+/// Outputs, one a line, added to `--output`: where a stream key goes rather
+/// than the command line, which every user of the machine can read.
+const OUTPUTS_ENV: &str = "LIVESTREAM_OUTPUTS";
+
 fn settings(args: RunArgs) -> Result<HostSettings, String> {
     let mut settings = match &args.config {
         Some(path) => HostSettings::load(path).map_err(|e| e.to_string())?,
@@ -91,8 +95,18 @@ fn settings(args: RunArgs) -> Result<HostSettings, String> {
     if args.socket.is_some() {
         settings.socket = args.socket;
     }
-    if !args.outputs.is_empty() {
-        settings.outputs = args.outputs;
+    let mut outputs = args.outputs;
+    if let Ok(listed) = std::env::var(OUTPUTS_ENV) {
+        outputs.extend(
+            listed
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    if !outputs.is_empty() {
+        settings.outputs = outputs;
     }
     if let Some((w, h)) = args.size {
         (settings.width, settings.height) = (w, h);

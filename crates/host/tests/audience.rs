@@ -129,10 +129,8 @@ fn audience_reaches_every_game_once_in_order_and_late_games_get_the_backlog_firs
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("run").join("host.sock");
     let irc = Ngircd::start(dir.path());
-    let room = RoomServer::start(
-        &sibling("livestream-room"),
-        &["--mod-token", MOD_TOKEN, "--burst", "50"],
-    );
+    let room =
+        RoomServer::start_moderated(&sibling("livestream-room"), MOD_TOKEN, &["--burst", "50"]);
     let _host = Reaped::spawn(
         private_user_dirs(&mut Command::new(HOST), dir.path())
             .args(["--headless", "--stay"])

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use livestream_control::{OutputHealth, StreamPhase};
 use livestream_testkit::{
-    NginxRtmp, PulseMic, Reaped, audio_start, frame_counters, private_user_dirs, probe,
-    session_file, tone_levels, video_frame_times, wait_for,
+    NginxRtmp, PulseMic, Reaped, audio_start, frame_counters, in_any_argv, private_user_dirs,
+    probe, session_file, tone_levels, video_frame_times, wait_for,
 };
 
 mod support;
@@ -33,6 +33,10 @@ fn switching_between_games_keeps_one_unbroken_stream() {
         Mic::Pulse(&mic),
     );
     wait_for("host socket", Duration::from_secs(20), || socket.exists());
+    assert!(
+        !in_any_argv("e2e_secret_key"),
+        "the stream key is in a process's arguments"
+    );
     // B sends a different size: the host scales it to the output size.
     let _a = game(&socket, "alpha", 0, "320x180", 14);
     let _b = game(&socket, "beta", B_FIRST, "640x360", 14);

@@ -79,6 +79,19 @@ pub fn processes_with_arg(arg: &OsStr) -> Vec<(u32, Vec<String>)> {
         .collect()
 }
 
+/// Whether any running process has `text` anywhere in its command line,
+/// which every user of the machine can read (`/proc/PID/cmdline`): how a
+/// test checks that a stream key never went into one.
+pub fn in_any_argv(text: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        std::fs::read(entry.path().join("cmdline"))
+            .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(text))
+    })
+}
+
 /// Points a child's per-user directories into `dir` (`dir/config` for
 /// `host.ron`, `dir/videos` for "Record only"), so a test never reads or
 /// writes the real user's.
@@ -266,9 +279,19 @@ impl RoomServer {
         Self::start_on(binary, "127.0.0.1:0", args)
     }
 
+    /// [`RoomServer::start`] with moderation allowed to bearers of `token`,
+    /// given as a moderator would: in the environment, never in argv.
+    pub fn start_moderated(binary: &Path, token: &str, args: &[&str]) -> Self {
+        Self::launch(binary, "127.0.0.1:0", Some(token), args)
+    }
+
     /// Starts `binary` with `--listen LISTEN` and extra `args`, and waits for
     /// the address it announces on its first stdout line.
     pub fn start_on(binary: &Path, listen: &str, args: &[&str]) -> Self {
+        Self::launch(binary, listen, None, args)
+    }
+
+    fn launch(binary: &Path, listen: &str, token: Option<&str>, args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("room temp dir");
         let stdout = dir.path().join("stdout");
         let create = |path: &Path| std::fs::File::create(path).expect("room output file");
@@ -276,7 +299,7 @@ impl RoomServer {
             Command::new(binary)
                 .args(["--listen", listen])
                 .args(args)
-                .env_remove("LIVESTREAM_ROOM_MOD_TOKEN")
+                .env("LIVESTREAM_ROOM_MOD_TOKEN", token.unwrap_or_default())
                 .env("RUST_LOG", "debug")
                 .stdin(Stdio::null())
                 .stdout(create(&stdout))

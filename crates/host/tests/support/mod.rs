@@ -11,6 +11,8 @@ use livestream_control::{HostStatus, StreamPhase};
 use livestream_testkit::{PulseMic, Reaped, private_user_dirs, sibling_binary, wait_for};
 
 pub const HOST: &str = env!("CARGO_BIN_EXE_livestream-host");
+/// Where a host reads its outputs from besides `--output` and `host.ron`.
+pub const OUTPUTS_ENV: &str = "LIVESTREAM_OUTPUTS";
 pub const W: u32 = 320;
 pub const H: u32 = 180;
 /// Frame counters of game B start here, so the recording tells A and B apart.
@@ -93,8 +95,9 @@ pub fn host(socket: &Path, outputs: &[String], mic: Mic<'_>) -> Reaped {
             .args(["--mic", &mic.mic_spec()]),
         Mic::None => command.args(["--mic", "none"]),
     };
-    for output in outputs {
-        command.args(["--output", output]);
+    // As a streamer should: stream keys in the environment, not in argv.
+    if !outputs.is_empty() {
+        command.env(OUTPUTS_ENV, outputs.join("\n"));
     }
     Reaped::spawn(&mut command)
 }

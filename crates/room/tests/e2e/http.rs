@@ -144,7 +144,7 @@ fn posting_too_fast_is_rate_limited() {
 #[test]
 fn moderators_delete_clear_and_announce() {
     const TOKEN: &str = "mod-secret";
-    let room = Room::start(&[&UNLIMITED[..], &["--mod-token", TOKEN]].concat());
+    let room = Room::start_moderated(TOKEN, &UNLIMITED);
     let spam = room.post_ok(
         "lobby",
         json!({"type": "chat", "user": "Spammer", "text": "buy now"}),

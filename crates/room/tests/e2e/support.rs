@@ -43,6 +43,18 @@ impl Room {
         Self::start_on("127.0.0.1:0", args)
     }
 
+    /// Starts the server on a free port, moderated with `token` (from the
+    /// environment, as `livestream-room` should be given it).
+    pub fn start_moderated(token: &str, args: &[&str]) -> Self {
+        let server = RoomServer::start_moderated(
+            Path::new(env!("CARGO_BIN_EXE_livestream-room")),
+            token,
+            args,
+        );
+        let url = server.http("");
+        Self { server, url }
+    }
+
     /// Starts the server listening on `listen`.
     pub fn start_on(listen: &str, args: &[&str]) -> Self {
         let server = RoomServer::start_on(

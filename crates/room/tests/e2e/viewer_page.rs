@@ -36,7 +36,7 @@ fn messages_contain(text: &str) -> String {
 
 #[test]
 fn the_viewer_page_shows_posts_and_moderation() {
-    let room = Room::start(&[&UNLIMITED[..], &["--mod-token", TOKEN]].concat());
+    let room = Room::start_moderated(TOKEN, &UNLIMITED);
     let early = room.post_ok(
         "lobby",
         json!({"type": "chat", "user": "Ann", "text": "posted before the page"}),
