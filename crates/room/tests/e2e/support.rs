@@ -2,7 +2,6 @@
 //! [`RoomServer`]) and small HTTP and WebSocket clients for it.
 
 use std::net::TcpStream;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use livestream_interaction::room_api::FeedFrame;
@@ -37,6 +36,9 @@ pub struct Room {
     pub url: String,
 }
 
+/// The server under test.
+const BINARY: &str = env!("CARGO_BIN_EXE_livestream-room");
+
 impl Room {
     /// Starts the server on a free port with extra command-line `args`.
     pub fn start(args: &[&str]) -> Self {
@@ -46,22 +48,15 @@ impl Room {
     /// Starts the server on a free port, moderated with `token` (from the
     /// environment, as `livestream-room` should be given it).
     pub fn start_moderated(token: &str, args: &[&str]) -> Self {
-        let server = RoomServer::start_moderated(
-            Path::new(env!("CARGO_BIN_EXE_livestream-room")),
-            token,
-            args,
-        );
-        let url = server.http("");
-        Self { server, url }
+        Self::around(RoomServer::start_moderated(BINARY.as_ref(), token, args))
     }
 
     /// Starts the server listening on `listen`.
     pub fn start_on(listen: &str, args: &[&str]) -> Self {
-        let server = RoomServer::start_on(
-            Path::new(env!("CARGO_BIN_EXE_livestream-room")),
-            listen,
-            args,
-        );
+        Self::around(RoomServer::start_on(BINARY.as_ref(), listen, args))
+    }
+
+    fn around(server: RoomServer) -> Self {
         let url = server.http("");
         Self { server, url }
     }
