@@ -63,6 +63,8 @@ pub struct App {
     pub rooms: Rooms,
     limiter: Mutex<RateLimiter<Poster>>,
     mod_token: Option<ModToken>,
+    /// Where viewers' pages come from, when not this server's own address.
+    pub public_origin: Option<String>,
     /// Becomes `true` when the server shuts down; feeds then close.
     pub shutdown: watch::Receiver<bool>,
     lagged_feeds: AtomicU64,
@@ -75,6 +77,7 @@ impl App {
             rooms: Rooms::new(EventIds::for_this_run(), config.history),
             limiter: Mutex::new(RateLimiter::new(config.rate, MAX_BUCKETS)),
             mod_token: config.mod_token,
+            public_origin: config.public_origin,
             shutdown,
             lagged_feeds: AtomicU64::new(0),
         }
@@ -156,6 +159,7 @@ mod tests {
             history: 10,
             rate: Rate::new(0.001, burst).unwrap(),
             mod_token: token.and_then(|token| ModToken::new(token.into())),
+            public_origin: None,
         };
         App::new(config, watch::channel(false).1)
     }

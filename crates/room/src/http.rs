@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use crate::app::{App, SubmitError, retry_after_secs};
 use crate::auth::AuthError;
+use crate::cross_site::{CrossSite, check_post};
 use crate::events::{GIFTS, Gift};
 use crate::rooms::{PublishError, RoomName};
 
@@ -39,12 +40,17 @@ pub enum ApiError {
     /// The post or action was refused.
     #[error(transparent)]
     Submit(#[from] SubmitError),
+    /// Another site's page sent it, or it is not JSON.
+    #[error(transparent)]
+    CrossSite(#[from] CrossSite),
 }
 
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             Self::NoSuchRoom => StatusCode::NOT_FOUND,
+            Self::CrossSite(CrossSite::NotJson) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::CrossSite(CrossSite::ForeignOrigin(_)) => StatusCode::FORBIDDEN,
             Self::Body(rejection) => rejection.status(),
             Self::Submit(error) => match error {
                 SubmitError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -113,9 +119,11 @@ pub async fn post(
     State(app): State<Arc<App>>,
     Path(room): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<PostAccepted>, ApiError> {
     let room = room_name(&room)?;
+    check_post(&headers, app.public_origin.as_deref())?;
     Ok(Json(app.post(&room, peer.ip(), &body?)?))
 }
 
@@ -128,6 +136,7 @@ pub async fn moderate(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<PostAccepted>, ApiError> {
     let room = room_name(&room)?;
+    check_post(&headers, app.public_origin.as_deref())?;
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());

@@ -23,6 +23,7 @@ use tracing::{info, warn};
 
 mod app;
 mod auth;
+mod cross_site;
 mod events;
 mod http;
 mod limits;
@@ -48,6 +49,9 @@ pub struct Config {
     pub rate: Rate,
     /// Moderators' secret; without one, moderation is refused.
     pub mod_token: Option<ModToken>,
+    /// The origin viewers' pages come from (`https://chat.example`), when
+    /// it is not the address the server is reached at (behind a proxy).
+    pub public_origin: Option<String>,
 }
 
 /// Every route of the server, over `app`.

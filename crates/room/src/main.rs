@@ -26,6 +26,11 @@ struct Cli {
     /// moderation is refused.
     #[arg(long, env = "LIVESTREAM_ROOM_MOD_TOKEN", hide_env_values = true)]
     mod_token: Option<String>,
+    /// The origin viewers' pages come from when the server sits behind a
+    /// proxy (`https://chat.example`); other sites' pages are refused.
+    /// Default: the address the server is reached at.
+    #[arg(long)]
+    public_origin: Option<String>,
     /// Posts per second allowed per viewer and per client address, on average.
     #[arg(long, default_value_t = 2.0)]
     rate: f64,
@@ -58,6 +63,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         history: cli.history,
         rate,
         mod_token: cli.mod_token.and_then(ModToken::new),
+        public_origin: cli.public_origin,
     };
     let mut terminate = signal(SignalKind::terminate())
         .map_err(|error| format!("cannot watch SIGTERM: {error}"))?;

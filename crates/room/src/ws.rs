@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use livestream_interaction::AudienceEvent;
 use livestream_interaction::room_api::FeedFrame;
@@ -18,6 +19,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tracing::{debug, warn};
 
 use crate::app::App;
+use crate::cross_site::check_origin;
 use crate::http::{After, ApiError, room_name};
 use crate::rooms::RoomName;
 
@@ -37,9 +39,11 @@ pub async fn feed(
     Path(room): Path<String>,
     Query(after): Query<After>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let room = room_name(&room)?;
+    check_origin(&headers, app.public_origin.as_deref())?;
     let (backlog, events) = app.rooms.subscribe(&room, after.after.as_deref())?;
     debug!(%room, %peer, replayed = backlog.len(), "feed opened");
     let session = Session { app, room, peer };

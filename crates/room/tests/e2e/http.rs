@@ -222,3 +222,42 @@ fn moderation_is_refused_without_a_configured_token() {
     assert_eq!(reply.status, 403, "{}", reply.body);
     assert!(room.events("lobby").is_empty());
 }
+
+#[test]
+fn other_sites_cannot_post_or_subscribe_through_a_visitors_browser() {
+    let room = Room::start(&UNLIMITED);
+    let chat = json!({"type": "chat", "user": "mallory", "text": "free bits"}).to_string();
+    // A form or `fetch` without pre-flight can only send text/plain.
+    let plain = room.post_with(
+        "/rooms/lobby/post",
+        &chat,
+        &[("Content-Type", "text/plain")],
+    );
+    assert_eq!(plain.status, 415, "{}", plain.body);
+    // JSON from a page of another site (what a pre-flight would have blocked).
+    let foreign = room.post_with(
+        "/rooms/lobby/post",
+        &chat,
+        &[
+            ("Content-Type", "application/json"),
+            ("Origin", "https://evil.example"),
+        ],
+    );
+    assert_eq!(foreign.status, 403, "{}", foreign.body);
+    assert_eq!(room.feed_from("lobby", "https://evil.example"), 403);
+    assert!(room.events("lobby").is_empty(), "nothing was posted");
+    // The room's own page, and clients that are not browsers, still can.
+    let own = room.url.clone();
+    assert_eq!(room.feed_from("lobby", &own), 101);
+    let same = room.post_with(
+        "/rooms/lobby/post",
+        &chat,
+        &[("Content-Type", "application/json"), ("Origin", &own)],
+    );
+    assert_eq!(same.status, 200, "{}", same.body);
+    room.post_ok(
+        "lobby",
+        json!({"type": "chat", "user": "ann", "text": "hi"}),
+    );
+    assert_eq!(room.events("lobby").len(), 2);
+}

@@ -85,6 +85,38 @@ impl Room {
         Reply::from(request.content_type("application/json").send(body.as_ref()))
     }
 
+    /// POSTs `body` to `path` with exactly these `headers`, as a page of
+    /// another site (or a careless client) would.
+    pub fn post_with(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = agent().post(self.server.http(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Reply::from(request.send(body))
+    }
+
+    /// Opens a feed as a browser page from `origin` would: the HTTP status
+    /// the upgrade was answered with (101 when it was accepted).
+    pub fn feed_from(&self, room: &str, origin: &str) -> u16 {
+        use tungstenite::client::IntoClientRequest as _;
+        let stream = TcpStream::connect(&self.server.address).unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut request = self
+            .ws_url(&format!("/rooms/{room}/ws"))
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().unwrap());
+        match tungstenite::client(request, stream) {
+            Ok((_, response)) => response.status().as_u16(),
+            Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response))) => {
+                response.status().as_u16()
+            }
+            Err(err) => panic!("the feed handshake failed: {err}"),
+        }
+    }
+
     /// GETs `path`.
     pub fn get(&self, path: &str) -> Reply {
         Reply::from(agent().get(self.server.http(path)).call())
