@@ -13,7 +13,7 @@ use tracing::{debug, info};
 use crate::Config;
 use crate::auth::{self, AuthError, ModToken};
 use crate::events::{self, Refusal};
-use crate::limits::RateLimiter;
+use crate::limits::{MODERATION_RATE, RateLimiter};
 use crate::rooms::{EventIds, PublishError, RoomName, Rooms};
 
 /// Largest post or moderator action accepted, in bytes of JSON.
@@ -62,6 +62,8 @@ pub struct App {
     /// The rooms, their histories and feeds.
     pub rooms: Rooms,
     limiter: Mutex<RateLimiter<Poster>>,
+    /// Moderation attempts per client address: guessing the token is slow.
+    mod_limiter: Mutex<RateLimiter<IpAddr>>,
     mod_token: Option<ModToken>,
     /// Where viewers' pages come from, when not this server's own address.
     pub public_origin: Option<String>,
@@ -76,6 +78,7 @@ impl App {
         Self {
             rooms: Rooms::new(EventIds::for_this_run(), config.history),
             limiter: Mutex::new(RateLimiter::new(config.rate, MAX_BUCKETS)),
+            mod_limiter: Mutex::new(RateLimiter::new(MODERATION_RATE, MAX_BUCKETS)),
             mod_token: config.mod_token,
             public_origin: config.public_origin,
             shutdown,
@@ -114,9 +117,15 @@ impl App {
     pub fn moderate(
         &self,
         room: &RoomName,
+        from: IpAddr,
         authorization: Option<&str>,
         body: &[u8],
     ) -> Result<PostAccepted, SubmitError> {
+        self.mod_limiter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .admit(&[from], Instant::now())
+            .map_err(SubmitError::RateLimited)?;
         auth::check(self.mod_token.as_ref(), authorization)?;
         let action: ModeratorAction = parse(body)?;
         let event = self
@@ -226,15 +235,48 @@ mod tests {
         let notice = br#"{"type":"notice","text":"hello"}"#;
         let closed = app(5, None);
         assert!(matches!(
-            closed.moderate(&lobby, Some("Bearer x"), notice),
+            closed.moderate(&lobby, HOME, Some("Bearer x"), notice),
             Err(SubmitError::Unauthorized(AuthError::Disabled))
         ));
         let open = app(5, Some("tok"));
         assert!(matches!(
-            open.moderate(&lobby, None, notice),
+            open.moderate(&lobby, HOME, None, notice),
             Err(SubmitError::Unauthorized(AuthError::Missing))
         ));
-        let accepted = open.moderate(&lobby, Some("Bearer tok"), notice).unwrap();
+        let accepted = open
+            .moderate(&lobby, HOME, Some("Bearer tok"), notice)
+            .unwrap();
         assert_eq!(open.rooms.events_after(&lobby, None)[0].id, accepted.id);
+    }
+
+    #[test]
+    fn guessing_the_token_is_throttled_per_address() {
+        let lobby = RoomName::parse("lobby").unwrap();
+        let notice = br#"{"type":"notice","text":"hello"}"#;
+        let app = app(5, Some("tok"));
+        let guesses: Vec<_> = (0..40)
+            .map(|n| app.moderate(&lobby, AWAY, Some(&format!("Bearer guess{n}")), notice))
+            .collect();
+        let wrong = guesses
+            .iter()
+            .filter(|guess| matches!(guess, Err(SubmitError::Unauthorized(AuthError::Wrong))))
+            .count();
+        let throttled = guesses
+            .iter()
+            .filter(|guess| matches!(guess, Err(SubmitError::RateLimited(_))))
+            .count();
+        assert!(
+            wrong <= 21 && throttled >= 19,
+            "{wrong} tried, {throttled} throttled"
+        );
+        // Even the right token waits its turn there; another address does not.
+        assert!(matches!(
+            app.moderate(&lobby, AWAY, Some("Bearer tok"), notice),
+            Err(SubmitError::RateLimited(_))
+        ));
+        assert!(
+            app.moderate(&lobby, HOME, Some("Bearer tok"), notice)
+                .is_ok()
+        );
     }
 }

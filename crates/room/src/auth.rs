@@ -2,27 +2,30 @@
 
 use std::fmt;
 
-/// The secret moderators present. Never printed: its `Debug` is redacted.
+use sha2::{Digest as _, Sha256};
+
+/// The secret moderators present, kept as its SHA-256 digest. Never
+/// printed: its `Debug` is redacted.
 #[derive(Clone)]
-pub struct ModToken(String);
+pub struct ModToken([u8; 32]);
 
 impl ModToken {
     /// `None` for an empty token, which would make moderation open to anyone
     /// sending an empty bearer token.
     pub fn new(token: String) -> Option<Self> {
-        (!token.trim().is_empty()).then_some(Self(token))
+        (!token.trim().is_empty()).then(|| Self(Sha256::digest(token.as_bytes()).into()))
     }
 
-    /// Compares in time independent of where the first difference is, so the
-    /// token cannot be guessed byte by byte from response times.
+    /// Compares digests of equal length in time independent of where the
+    /// first difference is, so neither the token nor its length can be
+    /// learnt from response times.
     fn matches(&self, presented: &str) -> bool {
-        let (ours, theirs) = (self.0.as_bytes(), presented.as_bytes());
-        ours.len() == theirs.len()
-            && ours
-                .iter()
-                .zip(theirs)
-                .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-                == 0
+        let theirs: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        self.0
+            .iter()
+            .zip(theirs)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
     }
 }
 
@@ -81,6 +84,15 @@ mod tests {
         );
         assert_eq!(check(Some(&token), None), Err(AuthError::Missing));
         assert_eq!(check(None, Some("Bearer s3cret")), Err(AuthError::Disabled));
+    }
+
+    #[test]
+    fn tokens_of_any_length_compare_as_digests() {
+        let token = ModToken::new("s3cret".into()).unwrap();
+        for guess in ["", "s", "s3cre", "s3cret ", "s3cretX", &"x".repeat(4096)] {
+            assert!(!token.matches(guess), "{guess:?}");
+        }
+        assert!(token.matches("s3cret"));
     }
 
     #[test]

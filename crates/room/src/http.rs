@@ -132,6 +132,7 @@ pub async fn post(
 pub async fn moderate(
     State(app): State<Arc<App>>,
     Path(room): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<PostAccepted>, ApiError> {
@@ -140,7 +141,12 @@ pub async fn moderate(
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    Ok(Json(app.moderate(&room, authorization, &body?)?))
+    Ok(Json(app.moderate(
+        &room,
+        peer.ip(),
+        authorization,
+        &body?,
+    )?))
 }
 
 /// `GET /rooms/{room}/events?after=ID`: stored events after `ID`, oldest first.

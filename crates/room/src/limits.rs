@@ -16,6 +16,13 @@ pub struct Rate {
     burst: f64,
 }
 
+/// Moderation requests allowed per client address: 20 at once, then 2 a
+/// second; plenty for a moderator, hopeless for guessing a token.
+pub const MODERATION_RATE: Rate = Rate {
+    per_second: 2.0,
+    burst: 20.0,
+};
+
 impl Rate {
     /// `per_second` posts on average with bursts of up to `burst` at once;
     /// `None` unless `per_second` is finite and positive and `burst` at least 1.
