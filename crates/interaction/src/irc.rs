@@ -134,7 +134,12 @@ pub struct IrcSession {
     connection: String,
     next_local_id: u64,
     joined: bool,
+    /// Nicks the server refused as in use, this connection.
+    nick_attempts: u32,
 }
+
+/// Nicks tried after the first is refused as in use, before giving up.
+pub const MAX_NICK_ATTEMPTS: u32 = 5;
 
 impl IrcSession {
     /// A session that will join `channel` (with its `#`) as `nick`; `connection`
@@ -146,6 +151,7 @@ impl IrcSession {
             connection: connection.to_owned(),
             next_local_id: 0,
             joined: false,
+            nick_attempts: 0,
         }
     }
 
@@ -184,8 +190,15 @@ impl IrcSession {
                 self.nick = "lsviewer".to_owned();
                 IrcAction::Send(vec![format!("NICK {}", self.nick)])
             }
-            // Nick in use: try another.
+            // Nick in use: try another, a few times; a server refusing
+            // every nick is given up on (the source reconnects with back-off).
             "433" => {
+                self.nick_attempts += 1;
+                if self.nick_attempts > MAX_NICK_ATTEMPTS {
+                    return IrcAction::Reconnect(format!(
+                        "the server refused {MAX_NICK_ATTEMPTS} nicks in a row"
+                    ));
+                }
                 self.nick.push('_');
                 IrcAction::Send(vec![format!("NICK {}", self.nick)])
             }
@@ -373,6 +386,21 @@ mod tests {
             IrcAction::Event(event) => *event,
             other => panic!("no event from {line:?}: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_server_refusing_every_nick_is_given_up_on() {
+        let mut session = session();
+        let in_use =
+            IrcLine::parse(":irc.example 433 * livestream :Nickname is already in use").unwrap();
+        for _ in 0..MAX_NICK_ATTEMPTS {
+            assert!(matches!(session.handle(&in_use, 0), IrcAction::Send(_)));
+        }
+        assert!(matches!(
+            session.handle(&in_use, 0),
+            IrcAction::Reconnect(_)
+        ));
+        assert!(session.nick.len() <= "livestream".len() + MAX_NICK_ATTEMPTS as usize);
     }
 
     #[test]

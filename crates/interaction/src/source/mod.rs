@@ -20,6 +20,9 @@ use tracing::{info, info_span, warn};
 const POLL: Duration = Duration::from_millis(200);
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one write may wait for a server that does not read: a hostile
+/// or stuck server never holds the source (and the host's exit) longer.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where audience events come from (`--interaction SPEC`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +97,8 @@ impl FromStr for SourceSpec {
         } else {
             format!("#{channel}")
         };
-        if channel.len() < 2 || channel.contains([' ', ',', '\u{7}']) {
+        // CR or LF would end the JOIN line and start a command of the spec's choosing.
+        if channel.len() < 2 || channel.contains([' ', ',', '\u{7}', '\r', '\n', '\0']) {
             return Err(malformed("bad channel name"));
         }
         let (host, port) = match address.rsplit_once(':') {
@@ -352,6 +356,9 @@ fn connect_tcp(host: &str, port: u16) -> Result<std::net::TcpStream, SessionEnd>
         match std::net::TcpStream::connect_timeout(&address, CONNECT_TIMEOUT) {
             Ok(stream) => {
                 let _ = stream.set_nodelay(true);
+                stream
+                    .set_write_timeout(Some(WRITE_TIMEOUT))
+                    .map_err(|err| format!("cannot set up {address}: {err}"))?;
                 return Ok(stream);
             }
             Err(err) => last = format!("cannot connect to {address}: {err}"),
@@ -407,6 +414,19 @@ mod tests {
             "irc://h".parse::<SourceSpec>(),
             Err(SpecError::Malformed { .. })
         ));
+        for injected in [
+            "irc://h/#a\r\nPRIVMSG #b :x",
+            "irc://h/#a\nQUIT",
+            "irc://h/#a\0",
+        ] {
+            assert!(
+                matches!(
+                    injected.parse::<SourceSpec>(),
+                    Err(SpecError::Malformed { .. })
+                ),
+                "{injected:?}"
+            );
+        }
         assert_eq!(
             "ircs://h/#a".parse::<SourceSpec>(),
             Err(SpecError::NeedsTls("ircs"))
