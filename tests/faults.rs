@@ -80,7 +80,9 @@ fn the_stream_resumes_when_the_ingest_comes_back() {
         host.status().phase == StreamPhase::Live
     });
     assert_eq!(host.games(), ["dodge"], "the game stayed connected");
-    stream_advances(&host, 45);
+    // Six seconds more: the restarted ingest records from the reconnection's
+    // first keyframe on.
+    stream_advances(&host, 90);
     dodge.signal("INT");
     assert_eq!(host.process.wait_timeout(Duration::from_secs(30)), Some(0));
 

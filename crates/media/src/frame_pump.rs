@@ -159,6 +159,10 @@ impl FramePump {
             self.last = Some(frame);
         }
         let Some(frame) = self.last.clone() else {
+            // A slot before the first frame's (the pump ran late after the
+            // slate): the slate goes on, so the output has no gap.
+            let slate = self.slate.clone();
+            self.push(&slate, pts_ns, false, true);
             return;
         };
         let keyframe = match action {

@@ -50,10 +50,11 @@ const MAX_WAITING: usize = 16;
 #[derive(Debug)]
 pub struct FrameSchedule<T> {
     period_ns: u64,
-    /// Presentation time of slot 0: the first frame's capture time.
+    /// Presentation time of slot 0: where the slate ended, else the first
+    /// frame's capture time.
     origin_ns: Option<u64>,
-    /// Slot 0 starts no earlier than this (after the slates already pushed).
-    floor_ns: u64,
+    /// Where the slates already pushed end: the grid goes on from there.
+    slate_end_ns: Option<u64>,
     /// Slot of the latest frame placed.
     last_slot: Option<u64>,
     /// The next slot to emit.
@@ -89,7 +90,7 @@ impl<T> FrameSchedule<T> {
         Self {
             period_ns: 1_000_000_000 / u64::from(fps.max(1)),
             origin_ns: None,
-            floor_ns: 0,
+            slate_end_ns: None,
             last_slot: None,
             next_slot: 0,
             waiting: VecDeque::with_capacity(MAX_WAITING + 1),
@@ -103,7 +104,12 @@ impl<T> FrameSchedule<T> {
     /// frames were dropped to stay bounded.
     pub fn push(&mut self, frame: T, capture_ns: u64, arrival_ns: u64) -> u64 {
         let capture_ns = capture_ns.min(arrival_ns);
-        let origin = *self.origin_ns.get_or_insert(capture_ns.max(self.floor_ns));
+        // After a slate the grid goes on where it ended, with no gap even
+        // when the pump ran late (the slots before the first frame repeat
+        // the slate); without one it starts at the first frame.
+        let origin = *self
+            .origin_ns
+            .get_or_insert(self.slate_end_ns.unwrap_or(capture_ns));
         let position = capture_ns.saturating_sub(origin) as f64 / self.period_ns as f64;
         let slot = match self.last_slot {
             Some(last) if ((last + 1) as f64 - position).abs() <= SLOT_TOLERANCE => last + 1,
@@ -124,12 +130,12 @@ impl<T> FrameSchedule<T> {
         dropped
     }
 
-    /// Makes the grid start no earlier than `pts_ns` (running time): the
-    /// pump pushed pictures of its own (the slate) up to there before the
-    /// first frame arrived, and the output's timestamps only go forward.
-    /// No effect once the grid exists.
+    /// Makes the grid start at `pts_ns` (running time): the pump pushed
+    /// pictures of its own (the slate) up to there before the first frame
+    /// arrived, and the output goes on at its rate with no gap. No effect
+    /// once the grid exists.
     pub fn start_no_earlier_than(&mut self, pts_ns: u64) {
-        self.floor_ns = self.floor_ns.max(pts_ns);
+        self.slate_end_ns = Some(self.slate_end_ns.map_or(pts_ns, |end| end.max(pts_ns)));
     }
 
     /// The current playout delay in ns: how long after its presentation time
@@ -441,5 +447,29 @@ mod tests {
             panic!("slot 1 is due");
         };
         assert_eq!((pts_ns, frame), (500 * MS + PERIOD, Some("second")));
+    }
+
+    #[test]
+    fn a_first_frame_long_after_the_slate_leaves_no_gap() {
+        let mut schedule = FrameSchedule::new(30);
+        // The slate ended at 500 ms, but the pump ran late: the first frame
+        // was captured two periods after.
+        schedule.start_no_earlier_than(500 * MS);
+        schedule.push("first", 500 * MS + 2 * PERIOD, 500 * MS + 2 * PERIOD + MS);
+        let mut emitted = Vec::new();
+        for now in (600..=700).step_by(10) {
+            if let PumpStep::Emit { pts_ns, frame, .. } = schedule.step(now * MS) {
+                emitted.push((pts_ns, frame));
+            }
+        }
+        assert_eq!(
+            emitted[..3],
+            [
+                (500 * MS, None),
+                (500 * MS + PERIOD, None),
+                (500 * MS + 2 * PERIOD, Some("first"))
+            ],
+            "the slate repeats until the first frame's slot"
+        );
     }
 }
