@@ -30,12 +30,12 @@ pub fn videos_dir() -> PathBuf {
 }
 
 /// The "Record only" output: `bevy_livestream 2026-12-03 14-05-09.mkv` in
-/// the videos directory once [`name_session_files`] has named it. Matroska:
+/// `videos` once [`name_session_files`] has named it. Matroska:
 /// a recording cut short (a crash, power loss) still plays up to its last
 /// cluster.
-pub fn record_only_output() -> Output {
+pub fn record_only_output(videos: &Path) -> Output {
     Output {
-        destination: Destination::File(videos_dir().join("bevy_livestream.mkv")),
+        destination: Destination::File(videos.join("bevy_livestream.mkv")),
         container: Container::Matroska,
     }
 }
@@ -241,7 +241,7 @@ mod tests {
     fn only_file_outputs_are_named_and_record_only_goes_to_the_videos_dir() {
         let mut outputs = vec![
             Output::parse("rtmp://127.0.0.1/live/key").unwrap(),
-            record_only_output(),
+            record_only_output(Path::new("/home/ann/Videos")),
         ];
         name_session_files(&mut outputs, &naming());
         assert_eq!(
@@ -251,7 +251,7 @@ mod tests {
         let Destination::File(path) = &outputs[1].destination else {
             panic!("a file");
         };
-        assert_eq!(path.parent(), Some(videos_dir().as_path()));
+        assert_eq!(path.parent(), Some(Path::new("/home/ann/Videos")));
         assert!(
             path.ends_with("bevy_livestream 2026-12-03 14-05-09.mkv")
                 || path

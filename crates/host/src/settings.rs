@@ -26,6 +26,9 @@ pub struct HostSettings {
     /// Destinations as a streamer knows them (Twitch, YouTube, a server of
     /// their own, Record only), in addition to `outputs`.
     pub destinations: Vec<StreamDestination>,
+    /// Where "Record only" sessions go, like OBS's recording path; `None`:
+    /// the user's videos directory ([`recording::videos_dir`]).
+    pub videos_dir: Option<PathBuf>,
     /// Output width.
     pub width: u32,
     /// Output height.
@@ -71,6 +74,7 @@ impl Default for HostSettings {
             socket: None,
             outputs: Vec::new(),
             destinations: Vec::new(),
+            videos_dir: None,
             width: 1280,
             height: 720,
             fps: 30,
@@ -187,12 +191,21 @@ impl HostSettings {
         !self.outputs.is_empty() || !self.destinations.is_empty()
     }
 
+    /// The "Record only" output, in [`Self::videos_dir`].
+    fn record_only(&self) -> Output {
+        let dir = self
+            .videos_dir
+            .clone()
+            .unwrap_or_else(recording::videos_dir);
+        recording::record_only_output(&dir)
+    }
+
     /// The outputs of a session: the configured ones, else "Record only"
     /// (file outputs still templates: [`recording::name_session_files`]
     /// gives each session its own files).
     pub fn session_outputs(&self) -> Result<Vec<Output>, SettingsError> {
         if self.outputs.is_empty() && self.destinations.is_empty() {
-            return Ok(vec![recording::record_only_output()]);
+            return Ok(vec![self.record_only()]);
         }
         let mut outputs = self
             .outputs
@@ -206,7 +219,7 @@ impl HostSettings {
                 Some(url) => {
                     Output::parse(&url).map_err(|err| SettingsError::Invalid(err.to_string()))?
                 }
-                None => recording::record_only_output(),
+                None => self.record_only(),
             });
         }
         Ok(outputs)

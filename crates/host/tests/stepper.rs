@@ -119,7 +119,7 @@ struct Stepper {
     media: Recorder,
     /// Where "Remember" saves (the test's own user config).
     user_config: PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Stepper {
@@ -134,6 +134,8 @@ impl Stepper {
             outputs: vec![format!("file:{}", dir.path().join("out.flv").display())],
             mic: "test-tone".into(),
             fps: 15,
+            // "Record only" records into the test's dir, never the user's.
+            videos_dir: Some(dir.path().join("videos")),
             ..HostSettings::default()
         };
         adjust(&mut settings);
@@ -161,7 +163,7 @@ impl Stepper {
             ctl,
             media,
             user_config,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -718,7 +720,13 @@ fn a_destination_that_cannot_be_remembered_is_used_and_the_player_told() {
                     .is_some_and(|error| error.contains("not remembered"))
         })
     });
-    assert!(host.status().outputs[0].url.starts_with("file:"));
+    let videos = host.dir.path().join("videos");
+    assert!(
+        host.status().outputs[0]
+            .url
+            .starts_with(&format!("file:{}", videos.display())),
+        "recorded in the test's own videos dir"
+    );
 }
 
 /// One message a fuzzed game sends, with any values the wire accepts.

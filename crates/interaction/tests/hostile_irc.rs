@@ -39,6 +39,15 @@ fn server(
     (port, connections, heard)
 }
 
+/// An IRC source reading `#game` at the test's server.
+fn irc_source(port: u16) -> AudienceSource {
+    let (events, _) = crossbeam_channel::unbounded();
+    AudienceSource::start(
+        format!("irc://127.0.0.1:{port}/#game").parse().unwrap(),
+        events,
+    )
+}
+
 #[test]
 fn a_server_refusing_every_nick_is_left_and_tried_again_later() {
     let (port, connections, heard) = server(|stream, heard| {
@@ -53,11 +62,7 @@ fn a_server_refusing_every_nick_is_left_and_tried_again_later() {
             }
         }
     });
-    let (events, _) = crossbeam_channel::unbounded();
-    let source = AudienceSource::start(
-        format!("irc://127.0.0.1:{port}/#game").parse().unwrap(),
-        events,
-    );
+    let source = irc_source(port);
     wait_until(
         "the source to give up and reconnect",
         Duration::from_secs(30),
@@ -89,11 +94,7 @@ fn a_server_that_never_reads_does_not_hold_the_source() {
         let ping = format!("PING :{}\r\n", "x".repeat(400));
         while stream.write_all(ping.as_bytes()).is_ok() {}
     });
-    let (events, _) = crossbeam_channel::unbounded();
-    let source = AudienceSource::start(
-        format!("irc://127.0.0.1:{port}/#game").parse().unwrap(),
-        events,
-    );
+    let source = irc_source(port);
     wait_until(
         "the stuck connection to be given up",
         Duration::from_secs(60),
