@@ -6,13 +6,16 @@
 use std::time::Duration;
 
 use bevy::app::{PluginGroupBuilder, ScheduleRunnerPlugin};
+use bevy::audio::AudioPlugin;
 use bevy::camera::RenderTarget;
 use bevy::prelude::*;
 use bevy::render::render_resource::{TextureFormat, TextureUsages};
 use bevy::window::{ExitCondition, WindowRef};
 use bevy::winit::WinitPlugin;
 
-/// Bevy's default plugins without a window or winit (which needs a display).
+/// Bevy's default plugins without a window or winit (which needs a display),
+/// and without a sound device: `bevy_audio` sounds still play, into the
+/// stream only (the plugin plays them, see `GameAudio`).
 pub fn headless_default_plugins() -> PluginGroupBuilder {
     DefaultPlugins
         .set(WindowPlugin {
@@ -22,6 +25,7 @@ pub fn headless_default_plugins() -> PluginGroupBuilder {
             ..default()
         })
         .disable::<WinitPlugin>()
+        .disable::<AudioPlugin>()
 }
 
 /// Runs the app without a window; add it next to [`headless_default_plugins`].

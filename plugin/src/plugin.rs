@@ -54,6 +54,7 @@ impl Plugin for LiveStreamPlugin {
         let audio_format = match GameAudio::open(settings.audio_output, audio_route) {
             Ok(audio) => {
                 let format = audio.format();
+                crate::audio::play_bevy_audio(app, &audio);
                 app.insert_resource(audio);
                 Some(format)
             }
@@ -94,6 +95,7 @@ impl Plugin for LiveStreamPlugin {
 
     fn finish(&self, app: &mut App) {
         capture::finish(app);
+        crate::audio::finish(app);
     }
 }
 
@@ -116,7 +118,11 @@ fn sync_media(
     };
     if let Some(audio) = audio {
         audio.set_recording(live.media.is_some_and(|m| m.audio));
-        (stats.audio_chunks_sent, stats.audio_frames_dropped) = audio.counters();
+        (
+            stats.audio_chunks_sent,
+            stats.audio_frames_dropped,
+            stats.bevy_audio_late_frames,
+        ) = audio.counters();
     }
     if live.stats != stats {
         live.stats = stats;

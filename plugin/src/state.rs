@@ -42,6 +42,9 @@ pub struct LiveStreamStats {
     pub audio_chunks_sent: u64,
     /// Audio frames lost because the sender fell behind the audio thread.
     pub audio_frames_dropped: u64,
+    /// Frames of `bevy_audio` sound that reached kira too late and played as
+    /// silence (the machine stalled the thread that runs Bevy's sounds).
+    pub bevy_audio_late_frames: u64,
     /// Audience events received (backlog included).
     pub audience_events: u64,
 }

@@ -18,6 +18,7 @@ use livestream_protocol::{
     AudienceEvent, AudioChunkHeader, DisplayReason, GameMessage, HostMessage, MediaRequest,
     VideoFrameHeader,
 };
+use livestream_testkit::goertzel_amplitude;
 
 mod common;
 
@@ -482,4 +483,96 @@ fn the_game_survives_its_host_and_reconnects() {
     let mut again = Received::default();
     run_until(&mut app, &link, &mut again, |r| r.frames.len() >= 3);
     assert_eq!(again.display[0].1, DisplayReason::Startup);
+}
+
+/// Amplitude of `frequency` in the last `seconds` of what the game sent
+/// (the left channel), 0 before that much has arrived.
+fn recent_level(got: &Received, frequency: f64, seconds: f64) -> f64 {
+    let Some((first, _)) = got.audio.first() else {
+        return 0.0;
+    };
+    let rate = f64::from(first.sample_rate);
+    let channels = usize::from(first.channels);
+    let left: Vec<f64> = got
+        .audio
+        .iter()
+        .flat_map(|(_, bytes)| {
+            bytes
+                .chunks_exact(4 * channels)
+                .map(|frame| f64::from(f32::from_le_bytes(frame[..4].try_into().unwrap())))
+        })
+        .collect();
+    let wanted = (rate * seconds) as usize;
+    if left.len() < wanted {
+        return 0.0;
+    }
+    goertzel_amplitude(&left[left.len() - wanted..], frequency, rate)
+}
+
+/// A game that plays only with Bevy's own audio components: its sounds reach
+/// the host, and what it does to their `AudioSink` (pause, volume) is what
+/// the host hears; a one-shot in `DESPAWN` mode is heard and then despawned.
+#[test]
+fn bevy_audio_sounds_reach_the_host_and_obey_their_sink() {
+    const TONE: f64 = 660.0;
+    const BEEP: f64 = 1_320.0;
+    let (_dir, _server, mut app, link) = connected_game(PixelFormat::I420, Conversion::Auto);
+    link.outbox()
+        .send(HostMessage::Media(MediaRequest {
+            video: false,
+            audio: true,
+            fps: 30,
+        }))
+        .unwrap();
+    let world = app.world_mut();
+    let (tone, beep) = {
+        let mut pitches = world.resource_mut::<Assets<Pitch>>();
+        (
+            pitches.add(Pitch::new(TONE as f32, Duration::from_secs(1))),
+            pitches.add(Pitch::new(BEEP as f32, Duration::from_millis(300))),
+        )
+    };
+    let tone = world
+        .spawn((AudioPlayer(tone), PlaybackSettings::LOOP))
+        .id();
+    let beep = world
+        .spawn((AudioPlayer(beep), PlaybackSettings::DESPAWN))
+        .id();
+    let mut got = Received::default();
+    let mut beep_heard = 0f64;
+    run_until(&mut app, &link, &mut got, |r| {
+        beep_heard = beep_heard.max(recent_level(r, BEEP, 0.1));
+        recent_level(r, TONE, 0.2) > 0.2
+    });
+    run_until(&mut app, &link, &mut got, |r| {
+        beep_heard = beep_heard.max(recent_level(r, BEEP, 0.1));
+        beep_heard > 0.2 && recent_level(r, BEEP, 0.2) < 0.01
+    });
+    // The tone alone, at full volume.
+    let full = recent_level(&got, TONE, 0.2);
+
+    app.world().get::<AudioSink>(tone).unwrap().pause();
+    run_until(&mut app, &link, &mut got, |r| {
+        recent_level(r, TONE, 0.2) < 0.01
+    });
+
+    {
+        let mut sink = app.world_mut().get_mut::<AudioSink>(tone).unwrap();
+        sink.set_volume(bevy::audio::Volume::Linear(0.25));
+        sink.play();
+    }
+    run_until(&mut app, &link, &mut got, |r| {
+        let level = recent_level(r, TONE, 0.2);
+        level > 0.2 * full && level < 0.3 * full
+    });
+    let dropped = app
+        .world()
+        .resource::<LiveStream>()
+        .stats
+        .audio_frames_dropped;
+    assert!(
+        app.world().get_entity(beep).is_err(),
+        "the DESPAWN one-shot is gone once played"
+    );
+    assert_eq!(dropped, 0, "no audio lost on the way");
 }

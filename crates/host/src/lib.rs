@@ -37,6 +37,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bevy::app::{ScheduleRunnerPlugin, TerminalCtrlCHandlerPlugin};
+use bevy::audio::AudioPlugin;
 use bevy::log::LogPlugin;
 use bevy::pbr::PbrPlugin;
 use bevy::prelude::*;
@@ -346,6 +347,8 @@ fn window_app(link: DashboardLink) -> App {
             // The host sets up its own tracing subscriber, and its loop handles Ctrl-C.
             .disable::<LogPlugin>()
             .disable::<TerminalCtrlCHandlerPlugin>()
+            // The host plays nothing; the microphone is GStreamer's.
+            .disable::<AudioPlugin>()
             // A 2D camera and egui are all the window draws.
             .disable::<PbrPlugin>()
             .disable::<SpritePlugin>()

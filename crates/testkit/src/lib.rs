@@ -13,6 +13,7 @@ pub use disk::SmallDisk;
 pub use nginx::{IngestOptions, NginxRtmp};
 
 use std::ffi::OsStr;
+use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -195,15 +196,24 @@ impl PulseMic {
     /// Starts it with its files in `dir`, the microphone playing `frequency` Hz,
     /// and waits until the tone is flowing.
     pub fn start(dir: &Path, frequency: f64) -> Self {
+        Self::launch(dir, frequency, None)
+    }
+
+    /// [`PulseMic::start`], with a speaker too: a sound card at `rate` Hz
+    /// that is the default output, so games play into it ([`PulseMic::record_speaker`]).
+    pub fn with_speaker(dir: &Path, frequency: f64, rate: u32) -> Self {
+        Self::launch(dir, frequency, Some(rate))
+    }
+
+    fn launch(dir: &Path, frequency: f64, speaker_rate: Option<u32>) -> Self {
         let log = std::fs::File::create(dir.join("pulse-mic.log")).expect("pulse log");
         let runtime = dir.join("pulse");
-        let process = Reaped::spawn(
-            Command::new(script("pulse-mic.sh"))
-                .arg(&runtime)
-                .arg(frequency.to_string())
-                .stdout(Stdio::null())
-                .stderr(log),
-        );
+        let mut command = Command::new(script("pulse-mic.sh"));
+        command.arg(&runtime).arg(frequency.to_string());
+        if let Some(rate) = speaker_rate {
+            command.arg(rate.to_string());
+        }
+        let process = Reaped::spawn(command.stdout(Stdio::null()).stderr(log));
         let server = format!("unix:{}", runtime.join("native").display());
         wait_for(
             "the virtual microphone's tone",
@@ -225,6 +235,29 @@ impl PulseMic {
     /// The host's `--mic` value for it.
     pub fn mic_spec(&self) -> String {
         format!("pulse:{}", self.source)
+    }
+
+    /// `seconds` of what the speaker ([`PulseMic::with_speaker`]) plays from
+    /// now on, as a player would hear it: mono at `rate`.
+    pub fn record_speaker(&self, rate: u32, seconds: f64) -> Vec<f64> {
+        let mut recorder = Command::new("parec")
+            .args(["--server", &self.server, "--device", "speaker.monitor"])
+            .args(["--raw", "--format=float32le", "--channels=1"])
+            .arg(format!("--rate={rate}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("parec");
+        let mut pcm = vec![0u8; (f64::from(rate) * seconds) as usize * 4];
+        let read = recorder
+            .stdout
+            .take()
+            .expect("parec's output")
+            .read_exact(&mut pcm);
+        let _ = recorder.kill();
+        let _ = recorder.wait();
+        read.expect("parec records the speaker");
+        f32_samples(&pcm)
     }
 }
 
@@ -495,10 +528,20 @@ pub const AUDIO_RATE: f64 = 48_000.0;
 
 /// The first audio stream of `path` decoded to mono at [`AUDIO_RATE`].
 pub fn audio_samples(path: &Path) -> Vec<f64> {
-    let pcm = ffmpeg_decode(
+    try_audio_samples(path).unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// [`audio_samples`], or ffmpeg's errors (a recording with no audio yet).
+pub fn try_audio_samples(path: &Path) -> Result<Vec<f64>, String> {
+    let pcm = try_ffmpeg_decode(
         path,
         &["-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "f32le"],
-    );
+    )?;
+    Ok(f32_samples(&pcm))
+}
+
+/// Little-endian 32-bit float samples as `f64`.
+fn f32_samples(pcm: &[u8]) -> Vec<f64> {
     pcm.chunks_exact(4)
         .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
         .collect()

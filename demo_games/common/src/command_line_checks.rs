@@ -35,3 +35,26 @@ pub fn help_lists_the_flags(game: &str) {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
 }
+
+/// The command-line tests of the demo game whose binary is `$binary`
+/// (e.g. `"demo-snake"`): put it in the game's `tests/command_line.rs`.
+#[macro_export]
+macro_rules! command_line_tests {
+    ($binary:literal) => {
+        #[test]
+        fn bad_flags_are_refused_clearly() {
+            $crate::command_line_checks::bad_flags_are_refused_clearly(env!(concat!(
+                "CARGO_BIN_EXE_",
+                $binary
+            )));
+        }
+
+        #[test]
+        fn help_lists_the_flags() {
+            $crate::command_line_checks::help_lists_the_flags(env!(concat!(
+                "CARGO_BIN_EXE_",
+                $binary
+            )));
+        }
+    };
+}

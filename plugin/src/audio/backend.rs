@@ -15,8 +15,9 @@ use crate::config::AudioOutput;
 
 /// Sample rate of the virtual output.
 pub(crate) const VIRTUAL_SAMPLE_RATE: u32 = 48_000;
-/// Frames the virtual output renders per tick (10 ms).
-const VIRTUAL_TICK_FRAMES: usize = 480;
+/// Frames the virtual output renders per tick (2.7 ms, a small device
+/// period: what `bevy_audio` sounds wait for, see `rodio_mix`).
+const VIRTUAL_TICK_FRAMES: usize = 128;
 
 /// Why game audio could not start.
 #[derive(Debug, Error)]
@@ -27,6 +28,12 @@ pub enum GameAudioError {
     /// A thread could not be started.
     #[error("cannot start an audio thread: {0}")]
     Thread(std::io::Error),
+    /// The device reported a sample rate no mixer can run at.
+    #[error("the sound device reports an unusable sample rate ({0} Hz)")]
+    SampleRate(u32),
+    /// kira refused the sound that plays `bevy_audio`'s mix.
+    #[error("cannot play Bevy's sounds through kira: {0}")]
+    BevyMix(kira::PlaySoundError<()>),
 }
 
 /// Where kira renders: a sound device or the real-time virtual output.
@@ -91,7 +98,7 @@ impl Backend for GameAudioBackend {
     }
 }
 
-/// Renders kira's mix every 10 ms on its own thread, paced by the clock.
+/// Renders kira's mix a tick at a time on its own thread, paced by the clock.
 #[derive(Default)]
 pub struct VirtualOutput {
     stop: Arc<AtomicBool>,

@@ -1,11 +1,17 @@
 //! Game audio: the kira [`AudioManager`] the game plays its sounds through,
 //! with a tap on the main track whose blocks a sender thread stamps and ships
-//! to the host. Without a sound device (servers, CI, headless games) kira
-//! runs on a virtual output paced in real time, so the stream still has sound.
+//! to the host. Sounds the game plays with Bevy's own `bevy_audio` are played
+//! into the same manager ([`bevy_playback`]). Without a sound device
+//! (servers, CI, headless games) kira runs on a virtual output paced in real
+//! time, so the stream still has sound.
 
 mod backend;
+mod bevy_playback;
+mod late_source;
+mod rodio_mix;
 mod tap;
 
+use std::num::NonZero;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -19,6 +25,8 @@ use livestream_protocol::{AudioChunkHeader, AudioFormat, GameMessage};
 use tracing::{info, warn};
 
 pub use backend::{GameAudioBackend, GameAudioError};
+use bevy_playback::StreamedMixer;
+use rodio_mix::RodioMix;
 use tap::{CHANNELS, ChunkTimeline, TapConsumer, TapShared};
 
 use crate::config::AudioOutput;
@@ -43,6 +51,7 @@ pub struct GameAudio {
     tap: Arc<TapShared>,
     sender: Option<SenderThread>,
     chunks_sent: Arc<AtomicU64>,
+    bevy_mix: RodioMix,
 }
 
 struct SenderThread {
@@ -73,6 +82,8 @@ impl GameAudio {
         };
         let mut manager = manager;
         let sample_rate = manager.backend_mut().sample_rate();
+        let (bevy_mix, bevy_sound) = rodio_mix::start(sample_rate)?;
+        manager.play(bevy_sound).map_err(GameAudioError::BevyMix)?;
         let chunks_sent = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -88,6 +99,7 @@ impl GameAudio {
             tap: tap_shared,
             sender: Some(SenderThread { stop, thread }),
             chunks_sent,
+            bevy_mix,
         })
     }
 
@@ -114,12 +126,36 @@ impl GameAudio {
         self.tap.enabled.store(on, Ordering::Relaxed);
     }
 
-    /// (chunks sent, frames dropped by the audio thread).
-    pub(crate) fn counters(&self) -> (u64, u64) {
+    /// (chunks sent, frames dropped by the audio thread, frames of
+    /// `bevy_audio` sound that came too late for kira and were played as silence).
+    pub(crate) fn counters(&self) -> (u64, u64, u64) {
         (
             self.chunks_sent.load(Ordering::Relaxed),
             self.tap.dropped_frames.load(Ordering::Relaxed),
+            self.bevy_mix.underrun_frames(),
         )
+    }
+
+    /// Where `bevy_audio` sounds are played so they reach the stream.
+    fn streamed_mixer(&self) -> StreamedMixer {
+        StreamedMixer::new(
+            self.bevy_mix.mixer().clone(),
+            NonZero::new(CHANNELS).expect("stereo"),
+            NonZero::new(self.sample_rate).expect("checked when the mix started"),
+        )
+    }
+}
+
+/// Plays the game's `bevy_audio` sounds into `audio` (see [`bevy_playback`]).
+pub(crate) fn play_bevy_audio(app: &mut App, audio: &GameAudio) {
+    bevy_playback::build(app, audio.streamed_mixer());
+}
+
+/// Registers what Bevy's `AudioPlugin` would have, if the game left it out
+/// and its sounds are played here.
+pub(crate) fn finish(app: &mut App) {
+    if app.world().contains_resource::<StreamedMixer>() {
+        bevy_playback::finish(app);
     }
 }
 

@@ -1,28 +1,54 @@
-//! A/V offset: `livestream-testsrc --flash-every 1` turns its picture white
-//! and starts a click at the same capture instant once a second; the host
-//! records to a file (H.264 + AAC in Matroska, the same pipeline as every
-//! output). In the recording, each flash's first white frame is paired with
-//! the click's first loud sample: offset = audio − video (positive: the
-//! sound comes late).
+//! A/V offset: a game turns its picture white and starts a click at the
+//! same instant once a second, and the host records to a file (H.264 + AAC
+//! in Matroska, the same pipeline as every output). In the recording, each
+//! flash's first white frame is paired with the click's first loud sample:
+//! offset = audio − video (positive: the sound comes late). Two games make
+//! the marks: `livestream-testsrc --flash-every 1` (stamps its own audio,
+//! no engine), and `demo-metronome`, a Bevy game whose tick is a
+//! `bevy_audio` sound (its drone paused from chat so the ticks stand alone).
 
 use std::path::Path;
 use std::time::Duration;
 
+use livestream_e2e::demo_game;
 use livestream_testkit::{AUDIO_RATE, audio_samples, audio_start, rgb_frames, video_frame_times};
 
 use super::{streaming_host, testsrc};
 use crate::report::Measured;
 
-pub const WHAT: &str = "testsrc flashes white and clicks at the same capture instant every second; host records H.264/AAC at 30 fps; offset of each click onset from its flash's first frame";
+pub const WHAT_TESTSRC: &str = "testsrc flashes white and clicks at the same capture instant every second; host records H.264/AAC at 30 fps; offset of each click onset from its flash's first frame";
+pub const WHAT_BEVY_AUDIO: &str = "demo-metronome (headless, 30 fps) flashes white and spawns a bevy_audio tick in the same frame every second; host records H.264/AAC at 30 fps; offset of each tick onset from its flash's first frame";
 
 const SIZE: &str = "640x360";
 
-pub fn run(dir: &Path, seconds: u64) -> Measured {
+/// The game that makes the marks.
+#[derive(Debug, Clone, Copy)]
+pub enum Marker {
+    /// `livestream-testsrc --flash-every 1`.
+    Testsrc,
+    /// `demo-metronome`: a Bevy game with a `bevy_audio` tick.
+    Metronome,
+}
+
+pub fn run(dir: &Path, seconds: u64, marker: Marker) -> Measured {
     let output = format!("file:{}", dir.join("out-{n}.mkv").display());
     let recording = dir.join("out-1.mkv");
     let host = streaming_host(dir, &output, SIZE, "none");
-    let _game = testsrc(&host, "sync", SIZE, &["--shown", "--flash-every", "1"]);
+    let _game = match marker {
+        Marker::Testsrc => testsrc(&host, "sync", SIZE, &["--shown", "--flash-every", "1"]),
+        Marker::Metronome => demo_game(
+            dir,
+            &host,
+            "metronome",
+            "metronome",
+            &["--headless", "--size", SIZE, "--fps", "30"],
+        ),
+    };
     host.wait_games(1);
+    if let Marker::Metronome = marker {
+        host.ctl(&["say", "pause"]);
+        host.ctl(&["show", "metronome"]);
+    }
     host.ctl(&["go-live"]);
     std::thread::sleep(Duration::from_secs(seconds + 1));
     drop(host); // a clean stop finalises the file

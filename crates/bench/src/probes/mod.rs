@@ -83,9 +83,16 @@ pub fn all() -> Vec<Probe> {
         switch::WHAT,
         |dir, settings| switch::run(dir, "1280x720", settings.window_seconds),
     ));
-    probes.push(Probe::new("av offset", av_offset::WHAT, |dir, settings| {
-        av_offset::run(dir, settings.window_seconds)
-    }));
+    probes.push(Probe::new(
+        "av offset",
+        av_offset::WHAT_TESTSRC,
+        |dir, settings| av_offset::run(dir, settings.window_seconds, av_offset::Marker::Testsrc),
+    ));
+    probes.push(Probe::new(
+        "av offset bevy_audio",
+        av_offset::WHAT_BEVY_AUDIO,
+        |dir, settings| av_offset::run(dir, settings.window_seconds, av_offset::Marker::Metronome),
+    ));
     probes.push(Probe {
         once: true,
         ..Probe::new("drops", drops::WHAT, |dir, settings| {

@@ -1,0 +1,3 @@
+//! `demo-metronome`'s command line.
+
+demo_common::command_line_tests!("demo-metronome");
