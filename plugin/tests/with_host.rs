@@ -511,7 +511,9 @@ fn recent_level(got: &Received, frequency: f64, seconds: f64) -> f64 {
 
 /// A game that plays only with Bevy's own audio components: its sounds reach
 /// the host, and what it does to their `AudioSink` (pause, volume) is what
-/// the host hears; a one-shot in `DESPAWN` mode is heard and then despawned.
+/// the host hears; a one-shot in `DESPAWN` mode whose asset arrives only
+/// after it was spawned (as a file still loading) is heard once it arrives,
+/// and then despawned.
 #[test]
 fn bevy_audio_sounds_reach_the_host_and_obey_their_sink() {
     const TONE: f64 = 660.0;
@@ -525,25 +527,30 @@ fn bevy_audio_sounds_reach_the_host_and_obey_their_sink() {
         }))
         .unwrap();
     let world = app.world_mut();
-    let (tone, beep) = {
+    let (tone, beep_asset) = {
         let mut pitches = world.resource_mut::<Assets<Pitch>>();
         (
             pitches.add(Pitch::new(TONE as f32, Duration::from_secs(1))),
-            pitches.add(Pitch::new(BEEP as f32, Duration::from_millis(300))),
+            pitches.reserve_handle(),
         )
     };
     let tone = world
         .spawn((AudioPlayer(tone), PlaybackSettings::LOOP))
         .id();
     let beep = world
-        .spawn((AudioPlayer(beep), PlaybackSettings::DESPAWN))
+        .spawn((AudioPlayer(beep_asset.clone()), PlaybackSettings::DESPAWN))
         .id();
     let mut got = Received::default();
+    run_until(&mut app, &link, &mut got, |r| recent_level(r, TONE, 0.2) > 0.2);
+    assert!(
+        app.world().get_entity(beep).is_ok(),
+        "a sound waiting for its asset stays"
+    );
+    app.world_mut()
+        .resource_mut::<Assets<Pitch>>()
+        .insert(&beep_asset, Pitch::new(BEEP as f32, Duration::from_millis(300)))
+        .unwrap();
     let mut beep_heard = 0f64;
-    run_until(&mut app, &link, &mut got, |r| {
-        beep_heard = beep_heard.max(recent_level(r, BEEP, 0.1));
-        recent_level(r, TONE, 0.2) > 0.2
-    });
     run_until(&mut app, &link, &mut got, |r| {
         beep_heard = beep_heard.max(recent_level(r, BEEP, 0.1));
         beep_heard > 0.2 && recent_level(r, BEEP, 0.2) < 0.01
@@ -575,4 +582,66 @@ fn bevy_audio_sounds_reach_the_host_and_obey_their_sink() {
         "the DESPAWN one-shot is gone once played"
     );
     assert_eq!(dropped, 0, "no audio lost on the way");
+}
+
+/// Spatial sounds: a tone left of the listener is louder on the left, and
+/// moving its entity to the right moves the sound.
+#[test]
+fn spatial_bevy_audio_follows_the_emitter() {
+    const TONE: f64 = 880.0;
+    let (_dir, _server, mut app, link) = connected_game(PixelFormat::I420, Conversion::Auto);
+    link.outbox()
+        .send(HostMessage::Media(MediaRequest {
+            video: false,
+            audio: true,
+            fps: 30,
+        }))
+        .unwrap();
+    let world = app.world_mut();
+    let tone = world
+        .resource_mut::<Assets<Pitch>>()
+        .add(Pitch::new(TONE as f32, Duration::from_secs(1)));
+    world.spawn((SpatialListener::new(4.0), Transform::default()));
+    let emitter = world
+        .spawn((
+            AudioPlayer(tone),
+            PlaybackSettings::LOOP.with_spatial(true),
+            Transform::from_xyz(-3.0, 0.0, 0.0),
+        ))
+        .id();
+    let channel_levels = |got: &Received| {
+        let Some((header, _)) = got.audio.first() else {
+            return (0.0, 0.0);
+        };
+        let rate = f64::from(header.sample_rate);
+        let samples: Vec<f64> = got
+            .audio
+            .iter()
+            .flat_map(|(_, bytes)| {
+                bytes
+                    .chunks_exact(4)
+                    .map(|b| f64::from(f32::from_le_bytes(b.try_into().unwrap())))
+            })
+            .collect();
+        let recent = &samples[samples.len().saturating_sub((rate * 0.2) as usize * 2)..];
+        let channel = |c: usize| -> Vec<f64> { recent.iter().skip(c).step_by(2).copied().collect() };
+        (
+            goertzel_amplitude(&channel(0), TONE, rate),
+            goertzel_amplitude(&channel(1), TONE, rate),
+        )
+    };
+    let mut got = Received::default();
+    run_until(&mut app, &link, &mut got, |r| {
+        let (left, right) = channel_levels(r);
+        left > 0.1 && left > 2.0 * right
+    });
+    app.world_mut()
+        .get_mut::<Transform>(emitter)
+        .unwrap()
+        .translation
+        .x = 3.0;
+    run_until(&mut app, &link, &mut got, |r| {
+        let (left, right) = channel_levels(r);
+        right > 0.1 && right > 2.0 * left
+    });
 }
