@@ -20,6 +20,9 @@ if cargo tree -p bevy_livestream --locked -e normal,build --prefix none | grep -
   exit 1
 fi
 
+echo "== a game outside this workspace builds from docs/integrating.md"
+scripts/check-outside-game.sh
+
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
