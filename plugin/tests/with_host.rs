@@ -541,14 +541,19 @@ fn bevy_audio_sounds_reach_the_host_and_obey_their_sink() {
         .spawn((AudioPlayer(beep_asset.clone()), PlaybackSettings::DESPAWN))
         .id();
     let mut got = Received::default();
-    run_until(&mut app, &link, &mut got, |r| recent_level(r, TONE, 0.2) > 0.2);
+    run_until(&mut app, &link, &mut got, |r| {
+        recent_level(r, TONE, 0.2) > 0.2
+    });
     assert!(
         app.world().get_entity(beep).is_ok(),
         "a sound waiting for its asset stays"
     );
     app.world_mut()
         .resource_mut::<Assets<Pitch>>()
-        .insert(&beep_asset, Pitch::new(BEEP as f32, Duration::from_millis(300)))
+        .insert(
+            &beep_asset,
+            Pitch::new(BEEP as f32, Duration::from_millis(300)),
+        )
         .unwrap();
     let mut beep_heard = 0f64;
     run_until(&mut app, &link, &mut got, |r| {
@@ -624,7 +629,8 @@ fn spatial_bevy_audio_follows_the_emitter() {
             })
             .collect();
         let recent = &samples[samples.len().saturating_sub((rate * 0.2) as usize * 2)..];
-        let channel = |c: usize| -> Vec<f64> { recent.iter().skip(c).step_by(2).copied().collect() };
+        let channel =
+            |c: usize| -> Vec<f64> { recent.iter().skip(c).step_by(2).copied().collect() };
         (
             goertzel_amplitude(&channel(0), TONE, rate),
             goertzel_amplitude(&channel(1), TONE, rate),
