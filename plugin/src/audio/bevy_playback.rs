@@ -232,12 +232,16 @@ fn begin<T: Decodable + Asset>(world: &mut World, entity: Entity) {
     }
 }
 
-/// Hands each waiting sound its decoder once the asset has loaded.
+/// Hands each waiting sound its decoder once the asset has loaded (an app
+/// without Bevy's asset plugin has no assets and no waiting sounds).
 fn feed_loaded<T: Decodable + Asset>(
     mut commands: Commands,
-    assets: Res<Assets<T>>,
+    assets: Option<Res<Assets<T>>>,
     waiting: Query<(Entity, &AudioPlayer<T>, &PlaybackSettings, &AwaitingAsset)>,
 ) {
+    let Some(assets) = assets else {
+        return;
+    };
     for (entity, player, settings, awaiting) in &waiting {
         let Some(asset) = assets.get(&player.0) else {
             continue;
