@@ -6,14 +6,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use livestream_interaction::AudienceEvent;
 use livestream_interaction::room_api::{ModeratorAction, PostAccepted, ViewerPost};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tracing::{debug, info};
 
 use crate::Config;
 use crate::auth::{self, AuthError, ModToken};
 use crate::events::{self, Refusal};
-use crate::limits::{MODERATION_RATE, RateLimiter};
+use crate::limits::{ClientKey, MODERATION_RATE, ROOM_CREATION_RATE, RateLimiter};
 use crate::rooms::{EventIds, PublishError, RoomName, Rooms};
 
 /// Largest post or moderator action accepted, in bytes of JSON.
@@ -21,11 +22,11 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024;
 /// Most rate-limit buckets kept (viewers and addresses together).
 const MAX_BUCKETS: usize = 65_536;
 
-/// Who a post is charged to: the viewer in the room, and the address it came from.
+/// Who a post is charged to: the viewer in the room, and the client it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Poster {
     Viewer { room: RoomName, user_id: String },
-    Address(IpAddr),
+    Client(ClientKey),
 }
 
 /// Why a post or action was not accepted.
@@ -62,8 +63,10 @@ pub struct App {
     /// The rooms, their histories and feeds.
     pub rooms: Rooms,
     limiter: Mutex<RateLimiter<Poster>>,
-    /// Moderation attempts per client address: guessing the token is slow.
-    mod_limiter: Mutex<RateLimiter<IpAddr>>,
+    /// Moderation attempts per client: guessing the token is slow.
+    mod_limiter: Mutex<RateLimiter<ClientKey>>,
+    /// Rooms made per client: made-up names by the thousand are refused.
+    creation_limiter: Mutex<RateLimiter<ClientKey>>,
     mod_token: Option<ModToken>,
     /// Where viewers' pages come from, when not this server's own address.
     pub public_origin: Option<String>,
@@ -76,9 +79,10 @@ impl App {
     /// Fresh state for a server run.
     pub fn new(config: Config, shutdown: watch::Receiver<bool>) -> Self {
         Self {
-            rooms: Rooms::new(EventIds::for_this_run(), config.history),
+            rooms: Rooms::new(EventIds::for_this_run(), config.history, config.rooms),
             limiter: Mutex::new(RateLimiter::new(config.rate, MAX_BUCKETS)),
             mod_limiter: Mutex::new(RateLimiter::new(MODERATION_RATE, MAX_BUCKETS)),
+            creation_limiter: Mutex::new(RateLimiter::new(ROOM_CREATION_RATE, MAX_BUCKETS)),
             mod_token: config.mod_token,
             public_origin: config.public_origin,
             shutdown,
@@ -100,13 +104,14 @@ impl App {
                 room: room.clone(),
                 user_id: event.user.id.clone(),
             },
-            Poster::Address(from),
+            Poster::Client(from.into()),
         ];
         self.limiter
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .admit(&posters, Instant::now())
             .map_err(SubmitError::RateLimited)?;
+        self.may_make(room, from)?;
         let event = self.rooms.publish(room, event)?;
         debug!(%room, id = %event.id, user = %event.user.id, "post accepted");
         Ok(PostAccepted { id: event.id })
@@ -124,7 +129,7 @@ impl App {
         self.mod_limiter
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .admit(&[from], Instant::now())
+            .admit(&[from.into()], Instant::now())
             .map_err(SubmitError::RateLimited)?;
         auth::check(self.mod_token.as_ref(), authorization)?;
         let action: ModeratorAction = parse(body)?;
@@ -133,6 +138,30 @@ impl App {
             .publish(room, events::from_action(&action, now_ms())?)?;
         info!(%room, id = %event.id, kind = ?event.kind, "moderator action");
         Ok(PostAccepted { id: event.id })
+    }
+
+    /// Opens a feed of `room` for a client at `from`: the stored events after
+    /// id `after`, and a receiver of every later one.
+    pub fn open_feed(
+        &self,
+        room: &RoomName,
+        from: IpAddr,
+        after: Option<&str>,
+    ) -> Result<(Vec<AudienceEvent>, broadcast::Receiver<AudienceEvent>), SubmitError> {
+        self.may_make(room, from)?;
+        Ok(self.rooms.subscribe(room, after)?)
+    }
+
+    /// Charges the client at `from` for making `room` if it does not exist yet.
+    fn may_make(&self, room: &RoomName, from: IpAddr) -> Result<(), SubmitError> {
+        if self.rooms.exists(room) {
+            return Ok(());
+        }
+        self.creation_limiter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .admit(&[from.into()], Instant::now())
+            .map_err(SubmitError::RateLimited)
     }
 
     /// Counts a feed dropped for falling behind; returns the total so far.
@@ -165,10 +194,9 @@ mod tests {
 
     fn app(burst: u32, token: Option<&str>) -> App {
         let config = Config {
-            history: 10,
             rate: Rate::new(0.001, burst).unwrap(),
             mod_token: token.and_then(|token| ModToken::new(token.into())),
-            public_origin: None,
+            ..Config::default()
         };
         App::new(config, watch::channel(false).1)
     }
@@ -227,6 +255,31 @@ mod tests {
             Err(SubmitError::RateLimited(_))
         ));
         assert!(app.post(&lobby, AWAY, from("bob").as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn making_rooms_is_limited_per_client_and_posting_in_them_is_not() {
+        let app = app(1000, None);
+        let chat = br#"{"type":"chat","user":"ann","text":"hi"}"#;
+        let made = (0..100)
+            .filter(|n| {
+                let room = RoomName::parse(&format!("r{n}")).unwrap();
+                app.post(&room, AWAY, chat).is_ok()
+            })
+            .count();
+        assert_eq!(made, 10, "the burst of room creation");
+        let r0 = RoomName::parse("r0").unwrap();
+        for _ in 0..20 {
+            assert!(app.post(&r0, AWAY, chat).is_ok(), "an existing room");
+        }
+        // Another client makes its own; a feed counts as making one too.
+        let fresh = RoomName::parse("fresh").unwrap();
+        assert!(app.open_feed(&fresh, HOME, None).is_ok());
+        let r99 = RoomName::parse("r99").unwrap();
+        assert!(matches!(
+            app.open_feed(&r99, AWAY, None),
+            Err(SubmitError::RateLimited(_))
+        ));
     }
 
     #[test]

@@ -56,6 +56,7 @@ impl ApiError {
                 SubmitError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
                 SubmitError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
                 SubmitError::Publish(PublishError::TooManyRooms) => StatusCode::SERVICE_UNAVAILABLE,
+                SubmitError::Publish(PublishError::NoSuchRoom) => StatusCode::NOT_FOUND,
                 SubmitError::Unauthorized(AuthError::Missing) => StatusCode::UNAUTHORIZED,
                 SubmitError::Unauthorized(AuthError::Disabled | AuthError::Wrong) => {
                     StatusCode::FORBIDDEN
@@ -180,6 +181,7 @@ mod tests {
                 PublishError::TooManyRooms.into(),
                 StatusCode::SERVICE_UNAVAILABLE,
             ),
+            (PublishError::NoSuchRoom.into(), StatusCode::NOT_FOUND),
             (
                 SubmitError::Unauthorized(AuthError::Missing).into(),
                 StatusCode::UNAUTHORIZED,

@@ -6,11 +6,11 @@
 //!
 //! Modules, one concern each: `rooms` (histories and feeds), `events`
 //! (posts and actions into events), `limits` (rate limiting), `auth` (the
-//! moderator token), `app` (the shared state and its operations), and the
+//! moderator token), `app` (the shared state and its operations),
+//! `connections` (accepting within limits and deadlines), and the
 //! transports `http`, `ws` and `page`.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +23,7 @@ use tracing::{info, warn};
 
 mod app;
 mod auth;
+mod connections;
 mod cross_site;
 mod events;
 mod http;
@@ -33,7 +34,9 @@ mod ws;
 
 pub use app::App;
 pub use auth::ModToken;
+pub use connections::ConnectionLimits;
 pub use limits::Rate;
+pub use rooms::{RoomName, RoomPolicy};
 
 use app::MAX_BODY_BYTES;
 
@@ -52,6 +55,23 @@ pub struct Config {
     /// The origin viewers' pages come from (`https://chat.example`), when
     /// it is not the address the server is reached at (behind a proxy).
     pub public_origin: Option<String>,
+    /// Which rooms exist.
+    pub rooms: RoomPolicy,
+    /// How many connections, and how long a request may take to arrive.
+    pub connections: ConnectionLimits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            history: 500,
+            rate: limits::POSTING_RATE,
+            mod_token: None,
+            public_origin: None,
+            rooms: RoomPolicy::default(),
+            connections: ConnectionLimits::default(),
+        }
+    }
 }
 
 /// Every route of the server, over `app`.
@@ -85,8 +105,8 @@ pub async fn serve(
         "serving rooms"
     );
     let (stop, stopped) = watch::channel(false);
+    let limits = config.connections;
     let app = Arc::new(App::new(config, stopped));
-    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
     let stop_on_shutdown = {
         let stop = stop.clone();
         async move {
@@ -95,9 +115,7 @@ pub async fn serve(
             stop.send_replace(true);
         }
     };
-    axum::serve(listener, service)
-        .with_graceful_shutdown(stop_on_shutdown)
-        .await?;
+    connections::serve(listener, router(app), limits, stop_on_shutdown).await;
     // Feeds run outside the HTTP connections' bookkeeping: wait for them to close.
     if tokio::time::timeout(FEED_GOODBYE, stop.closed())
         .await

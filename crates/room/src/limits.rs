@@ -1,4 +1,5 @@
-//! Token-bucket rate limiting, keyed (per viewer, per client address).
+//! Token-bucket rate limiting, keyed (per viewer, per client), and what a
+//! client is: an IPv4 address, or an IPv6 /64 (one subscriber's network).
 //!
 //! Pure: every call takes the current [`Instant`], so tests drive the clock
 //! instead of sleeping. State stays bounded: a bucket that has refilled to
@@ -7,7 +8,38 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
+
+/// One client, as limits count them: an IPv4 address, or the /64 network of
+/// an IPv6 address (a subscriber gets a whole /64 and may use any address
+/// in it, so counting single IPv6 addresses would limit nobody).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    /// An IPv4 client (IPv4-mapped IPv6 addresses included).
+    V4(Ipv4Addr),
+    /// An IPv6 client's /64 prefix.
+    V6Prefix(u64),
+}
+
+impl From<IpAddr> for ClientKey {
+    fn from(address: IpAddr) -> Self {
+        match address {
+            IpAddr::V4(v4) => Self::V4(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self::V4(v4),
+                None => Self::V6Prefix((v6.to_bits() >> 64) as u64),
+            },
+        }
+    }
+}
+
+/// New rooms one client may make: 10 at once, then one every 6 s. A
+/// streamer needs one; inventing room names by the thousand is refused.
+pub const ROOM_CREATION_RATE: Rate = Rate {
+    per_second: 1.0 / 6.0,
+    burst: 10.0,
+};
 
 /// How fast posting allowance comes back and how much can be saved up.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -15,6 +47,12 @@ pub struct Rate {
     per_second: f64,
     burst: f64,
 }
+
+/// Posts allowed per viewer and per client by default: 5 at once, then 2 a second.
+pub const POSTING_RATE: Rate = Rate {
+    per_second: 2.0,
+    burst: 5.0,
+};
 
 /// Moderation requests allowed per client address: 20 at once, then 2 a
 /// second; plenty for a moderator, hopeless for guessing a token.
@@ -144,6 +182,15 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_are_their_64_network_ipv4_their_address() {
+        let key = |text: &str| ClientKey::from(text.parse::<IpAddr>().unwrap());
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:10.0.0.1"), key("10.0.0.1"));
+        assert_ne!(key("10.0.0.1"), key("10.0.0.2"));
+    }
 
     fn limiter(per_second: f64, burst: u32, capacity: usize) -> RateLimiter<&'static str> {
         RateLimiter::new(Rate::new(per_second, burst).unwrap(), capacity)

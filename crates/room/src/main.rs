@@ -4,9 +4,10 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
-use livestream_room::{Config, ModToken, Rate};
+use livestream_room::{Config, ConnectionLimits, ModToken, Rate, RoomName, RoomPolicy};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::error;
 use tracing_subscriber::EnvFilter;
@@ -37,6 +38,28 @@ struct Cli {
     /// Posts allowed at once before the rate applies.
     #[arg(long, default_value_t = 5)]
     burst: u32,
+    /// A room that always exists (repeatable). Other rooms are made by their
+    /// first post or feed, at most 10 at once and then one every 6 s per client.
+    #[arg(long = "room", value_name = "NAME", value_parser = parse_room)]
+    rooms: Vec<RoomName>,
+    /// Serve only the rooms given with --room.
+    #[arg(long, requires = "rooms")]
+    only_listed_rooms: bool,
+    /// Connections open at once, feeds included.
+    #[arg(long, default_value_t = ConnectionLimits::default().max_connections)]
+    max_connections: usize,
+    /// Connections open at once from one client (an IPv4 address or an IPv6 /64).
+    #[arg(long, default_value_t = ConnectionLimits::default().per_client)]
+    max_connections_per_client: usize,
+    /// Seconds a request's headers may take to arrive.
+    #[arg(long, default_value_t = ConnectionLimits::default().header_timeout.as_secs_f64())]
+    header_timeout: f64,
+}
+
+fn parse_room(name: &str) -> Result<RoomName, String> {
+    RoomName::parse(name).ok_or_else(|| {
+        format!("{name:?}: room names are 1 to 64 ASCII letters, digits, '-' or '_'")
+    })
 }
 
 #[tokio::main]
@@ -59,11 +82,27 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), String> {
     let rate = Rate::new(cli.rate, cli.burst)
         .ok_or("--rate must be a positive number and --burst at least 1")?;
+    let header_timeout = Duration::try_from_secs_f64(cli.header_timeout)
+        .ok()
+        .filter(|timeout| !timeout.is_zero())
+        .ok_or("--header-timeout must be a positive number of seconds")?;
+    let connections = ConnectionLimits {
+        max_connections: cli.max_connections,
+        per_client: cli.max_connections_per_client,
+        header_timeout,
+        ..ConnectionLimits::default()
+    };
+    allow_open_files(connections.max_connections)?;
     let config = Config {
         history: cli.history,
         rate,
         mod_token: cli.mod_token.and_then(ModToken::new),
         public_origin: cli.public_origin,
+        rooms: RoomPolicy {
+            listed: cli.rooms,
+            listed_only: cli.only_listed_rooms,
+        },
+        connections,
     };
     let mut terminate = signal(SignalKind::terminate())
         .map_err(|error| format!("cannot watch SIGTERM: {error}"))?;
@@ -89,4 +128,30 @@ async fn run(cli: Cli) -> Result<(), String> {
     livestream_room::serve(listener, config, shutdown)
         .await
         .map_err(|error| format!("server failed: {error}"))
+}
+
+/// Raises the open-file limit (to at most its hard limit) so that
+/// `connections` sockets fit beside the server's own files; a soft limit of
+/// 1,024 (many systems' default) would let a thousand half-open requests
+/// refuse everyone else.
+fn allow_open_files(connections: usize) -> Result<(), String> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    const OWN_FILES: u64 = 256;
+    let wanted = connections as u64 + OWN_FILES;
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)
+        .map_err(|error| format!("cannot read the open-file limit: {error}"))?;
+    if soft >= wanted {
+        return Ok(());
+    }
+    let raised = wanted.min(hard);
+    setrlimit(Resource::RLIMIT_NOFILE, raised, hard)
+        .map_err(|error| format!("cannot raise the open-file limit to {raised}: {error}"))?;
+    if raised < wanted {
+        tracing::warn!(
+            limit = raised,
+            wanted,
+            "the open-file limit is below --max-connections; lower it or raise the hard limit"
+        );
+    }
+    Ok(())
 }

@@ -1,6 +1,12 @@
 //! Rooms: each keeps a bounded history of its events, applies moderators'
 //! deletions to it, and broadcasts every new event to the room's feed.
 //!
+//! Rooms listed in the configuration always exist. Others (unless the
+//! server serves only listed rooms) are made by the first post or feed; at
+//! [`MAX_ROOMS`] the room idle longest with no feed open makes way for a new
+//! one, so made-up names cannot lock out real rooms (how fast one client may
+//! make rooms is the caller's limit).
+//!
 //! Event ids are `{boot:x}-{seq}`: `boot` is a nonce chosen when the server
 //! starts and `seq` counts events server-wide, so ids stay unique across
 //! restarts. Sequence numbers are assigned under the room's lock, so a room's
@@ -11,7 +17,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use livestream_interaction::{AudienceEvent, AudienceEventKind, AudienceUser};
 use tokio::sync::broadcast;
@@ -57,12 +63,24 @@ pub struct NewEvent {
     pub kind: AudienceEventKind,
 }
 
+/// Which rooms exist.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoomPolicy {
+    /// Rooms that always exist and are never made way for.
+    pub listed: Vec<RoomName>,
+    /// Only the listed rooms: no other room is ever made.
+    pub listed_only: bool,
+}
+
 /// Why an event was not stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PublishError {
-    /// Creating the room would exceed [`MAX_ROOMS`].
-    #[error("this server already holds its maximum of {MAX_ROOMS} rooms")]
+    /// Every one of [`MAX_ROOMS`] rooms has a feed open: none can make way.
+    #[error("this server already holds its maximum of {MAX_ROOMS} rooms, all in use")]
     TooManyRooms,
+    /// The server serves only its listed rooms, and this is not one.
+    #[error("no such room here")]
+    NoSuchRoom,
     /// The event breaks the wire protocol's size limits.
     #[error("event refused: {0}")]
     Invalid(&'static str),
@@ -113,14 +131,25 @@ struct Room {
     /// Oldest first, in `seq` order.
     history: VecDeque<(u64, AudienceEvent)>,
     feed: broadcast::Sender<AudienceEvent>,
+    /// Listed in the configuration: never makes way.
+    listed: bool,
+    /// Last post or feed opened.
+    last_active: Instant,
 }
 
 impl Room {
-    fn new() -> Self {
+    fn new(listed: bool, now: Instant) -> Self {
         Self {
             history: VecDeque::new(),
             feed: broadcast::channel(FEED_BUFFER).0,
+            listed,
+            last_active: now,
         }
+    }
+
+    /// Whether it may make way for a new room: not listed, no feed open.
+    fn evictable(&self) -> bool {
+        !self.listed && self.feed.receiver_count() == 0
     }
 
     fn push(&mut self, seq: u64, event: AudienceEvent, capacity: usize) {
@@ -159,16 +188,29 @@ pub struct Rooms {
     rooms: Mutex<HashMap<RoomName, Room>>,
     ids: EventIds,
     history: usize,
+    listed_only: bool,
 }
 
 impl Rooms {
-    /// No rooms yet; each will keep its last `history` events.
-    pub fn new(ids: EventIds, history: usize) -> Self {
+    /// The listed rooms of `policy`; each room keeps its last `history` events.
+    pub fn new(ids: EventIds, history: usize, policy: RoomPolicy) -> Self {
+        let now = Instant::now();
+        let rooms = policy
+            .listed
+            .into_iter()
+            .map(|name| (name, Room::new(true, now)))
+            .collect();
         Self {
-            rooms: Mutex::new(HashMap::new()),
+            rooms: Mutex::new(rooms),
             ids,
             history,
+            listed_only: policy.listed_only,
         }
+    }
+
+    /// Whether `room` exists now.
+    pub fn exists(&self, room: &RoomName) -> bool {
+        self.lock().contains_key(room)
     }
 
     /// Gives `event` the next id, checks it, stores it in `room` (creating
@@ -184,7 +226,8 @@ impl Rooms {
             kind: event.kind,
         };
         event.validate().map_err(PublishError::Invalid)?;
-        Self::room_mut(&mut rooms, room)?.push(seq, event.clone(), self.history);
+        self.room_mut(&mut rooms, room)?
+            .push(seq, event.clone(), self.history);
         Ok(event)
     }
 
@@ -207,7 +250,7 @@ impl Rooms {
     ) -> Result<(Vec<AudienceEvent>, broadcast::Receiver<AudienceEvent>), PublishError> {
         let after = after.and_then(|id| self.ids.seq_of(id));
         let mut rooms = self.lock();
-        let room = Self::room_mut(&mut rooms, room)?;
+        let room = self.room_mut(&mut rooms, room)?;
         Ok((room.after(after), room.feed.subscribe()))
     }
 
@@ -216,14 +259,33 @@ impl Rooms {
         self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The room, made if it may be (making way for the room idle longest
+    /// when the server is full), marked active now.
     fn room_mut<'a>(
+        &self,
         rooms: &'a mut HashMap<RoomName, Room>,
         name: &RoomName,
     ) -> Result<&'a mut Room, PublishError> {
-        if !rooms.contains_key(name) && rooms.len() >= MAX_ROOMS {
-            return Err(PublishError::TooManyRooms);
+        let now = Instant::now();
+        if !rooms.contains_key(name) {
+            if self.listed_only {
+                return Err(PublishError::NoSuchRoom);
+            }
+            if rooms.len() >= MAX_ROOMS {
+                let idlest = rooms
+                    .iter()
+                    .filter(|(_, room)| room.evictable())
+                    .min_by_key(|(_, room)| room.last_active)
+                    .map(|(name, _)| name.clone())
+                    .ok_or(PublishError::TooManyRooms)?;
+                rooms.remove(&idlest);
+            }
         }
-        Ok(rooms.entry(name.clone()).or_insert_with(Room::new))
+        let room = rooms
+            .entry(name.clone())
+            .or_insert_with(|| Room::new(false, now));
+        room.last_active = now;
+        Ok(room)
     }
 }
 
@@ -285,7 +347,7 @@ mod tests {
 
     #[test]
     fn publish_fills_in_the_event_and_keeps_a_bounded_history() {
-        let rooms = Rooms::new(EventIds::new(1), 3);
+        let rooms = Rooms::new(EventIds::new(1), 3, RoomPolicy::default());
         let lobby = room("lobby");
         let first = rooms.publish(&lobby, chat("ann", "one")).unwrap();
         assert_eq!(first.id, "1-1");
@@ -301,7 +363,7 @@ mod tests {
 
     #[test]
     fn events_after_resumes_even_from_a_vanished_id() {
-        let rooms = Rooms::new(EventIds::new(1), 10);
+        let rooms = Rooms::new(EventIds::new(1), 10, RoomPolicy::default());
         let lobby = room("lobby");
         let ids: Vec<String> = ["a", "b", "c"]
             .into_iter()
@@ -330,7 +392,7 @@ mod tests {
 
     #[test]
     fn moderation_removes_stored_events() {
-        let rooms = Rooms::new(EventIds::new(1), 10);
+        let rooms = Rooms::new(EventIds::new(1), 10, RoomPolicy::default());
         let lobby = room("lobby");
         let spam = rooms.publish(&lobby, chat("bob", "spam")).unwrap();
         rooms.publish(&lobby, chat("ann", "hi")).unwrap();
@@ -357,7 +419,7 @@ mod tests {
 
     #[test]
     fn subscribers_get_the_backlog_then_every_new_event() {
-        let rooms = Rooms::new(EventIds::new(1), 10);
+        let rooms = Rooms::new(EventIds::new(1), 10, RoomPolicy::default());
         let lobby = room("lobby");
         let first = rooms.publish(&lobby, chat("ann", "before")).unwrap();
         let (backlog, mut feed) = rooms.subscribe(&lobby, None).unwrap();
@@ -371,22 +433,70 @@ mod tests {
     }
 
     #[test]
-    fn refuses_invalid_events_and_too_many_rooms() {
-        let rooms = Rooms::new(EventIds::new(1), 10);
+    fn refuses_invalid_events() {
+        let rooms = Rooms::new(EventIds::new(1), 10, RoomPolicy::default());
         let too_long = chat("ann", &"x".repeat(5000));
         assert!(matches!(
             rooms.publish(&room("lobby"), too_long),
             Err(PublishError::Invalid(_))
         ));
         assert!(rooms.lock().is_empty(), "a refused event creates no room");
-        rooms.publish(&room("lobby"), chat("ann", "hi")).unwrap();
-        for n in 0..MAX_ROOMS - 1 {
-            rooms.subscribe(&room(&format!("r{n}")), None).unwrap();
+    }
+
+    #[test]
+    fn a_full_server_makes_way_for_new_rooms_but_never_for_listed_or_watched_ones() {
+        let policy = RoomPolicy {
+            listed: vec![room("stage")],
+            listed_only: false,
+        };
+        let rooms = Rooms::new(EventIds::new(1), 10, policy);
+        assert!(rooms.exists(&room("stage")));
+        let (_, _watching) = rooms.subscribe(&room("watched"), None).unwrap();
+        rooms.publish(&room("oldest"), chat("ann", "hi")).unwrap();
+        for n in 0..MAX_ROOMS - 3 {
+            rooms
+                .publish(&room(&format!("r{n}")), chat("ann", "hi"))
+                .unwrap();
         }
+        assert_eq!(rooms.lock().len(), MAX_ROOMS);
+        // Full: the room idle longest with no feed makes way.
+        rooms.publish(&room("new"), chat("ann", "hi")).unwrap();
+        assert!(rooms.exists(&room("new")));
+        assert!(!rooms.exists(&room("oldest")));
+        for kept in ["stage", "watched"] {
+            assert!(rooms.exists(&room(kept)), "{kept}");
+        }
+        assert_eq!(rooms.lock().len(), MAX_ROOMS);
+    }
+
+    #[test]
+    fn a_full_server_of_watched_rooms_refuses_new_ones() {
+        let rooms = Rooms::new(EventIds::new(1), 10, RoomPolicy::default());
+        let _feeds: Vec<_> = (0..MAX_ROOMS)
+            .map(|n| rooms.subscribe(&room(&format!("r{n}")), None).unwrap())
+            .collect();
         assert_eq!(
             rooms.publish(&room("one-too-many"), chat("ann", "hi")),
             Err(PublishError::TooManyRooms)
         );
-        assert!(rooms.publish(&room("lobby"), chat("ann", "hi")).is_ok());
+        assert!(rooms.publish(&room("r7"), chat("ann", "hi")).is_ok());
+    }
+
+    #[test]
+    fn a_server_of_listed_rooms_only_makes_no_other() {
+        let policy = RoomPolicy {
+            listed: vec![room("stage")],
+            listed_only: true,
+        };
+        let rooms = Rooms::new(EventIds::new(1), 10, policy);
+        assert!(rooms.publish(&room("stage"), chat("ann", "hi")).is_ok());
+        assert_eq!(
+            rooms.publish(&room("other"), chat("ann", "hi")),
+            Err(PublishError::NoSuchRoom)
+        );
+        assert!(matches!(
+            rooms.subscribe(&room("other"), None),
+            Err(PublishError::NoSuchRoom)
+        ));
     }
 }

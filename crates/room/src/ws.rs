@@ -7,8 +7,9 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::HeaderMap;
@@ -19,6 +20,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tracing::{debug, warn};
 
 use crate::app::App;
+use crate::connections::ConnectionSlot;
 use crate::cross_site::check_origin;
 use crate::http::{After, ApiError, room_name};
 use crate::rooms::RoomName;
@@ -31,6 +33,12 @@ const MAX_WS_MESSAGE: usize = 64 * 1024;
 /// A client that takes nothing for this long is dropped rather than holding
 /// its task and socket buffers forever.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a feed is pinged; clients answer (browsers and tungstenite do
+/// it by themselves).
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// A feed that has sent nothing, not even a pong, for this long is closed:
+/// its client is gone or never meant to read.
+const SILENCE_LIMIT: Duration = Duration::from_secs(60);
 
 /// `GET /rooms/{room}/ws?after=ID`: subscribes (before the upgrade, so no
 /// event can slip between the replay and the live feed) and upgrades.
@@ -39,14 +47,20 @@ pub async fn feed(
     Path(room): Path<String>,
     Query(after): Query<After>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    slot: Option<Extension<ConnectionSlot>>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let room = room_name(&room)?;
     check_origin(&headers, app.public_origin.as_deref())?;
-    let (backlog, events) = app.rooms.subscribe(&room, after.after.as_deref())?;
+    let (backlog, events) = app.open_feed(&room, peer.ip(), after.after.as_deref())?;
     debug!(%room, %peer, replayed = backlog.len(), "feed opened");
-    let session = Session { app, room, peer };
+    let session = Session {
+        app,
+        room,
+        peer,
+        _slot: slot.map(|Extension(slot)| slot),
+    };
     Ok(upgrade
         .max_message_size(MAX_WS_MESSAGE)
         .max_frame_size(MAX_WS_MESSAGE)
@@ -69,6 +83,8 @@ struct Session {
     app: Arc<App>,
     room: RoomName,
     peer: SocketAddr,
+    /// The connection's place among the server's (freed when the feed ends).
+    _slot: Option<ConnectionSlot>,
 }
 
 impl Session {
@@ -84,10 +100,16 @@ impl Session {
             }
         }
         let mut shutdown = self.app.shutdown.clone();
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_heard = Instant::now();
         let next = loop {
             let next = tokio::select! {
                 incoming = socket.recv() => match incoming {
-                    Some(Ok(message)) => self.on_message(&mut socket, message).await,
+                    Some(Ok(message)) => {
+                        last_heard = Instant::now();
+                        self.on_message(&mut socket, message).await
+                    }
                     Some(Err(error)) => {
                         // Invalid UTF-8 or an oversized frame: the stream cannot be read on.
                         let refusal = FeedFrame::Error { message: format!("unreadable message: {error}") };
@@ -102,6 +124,13 @@ impl Session {
                     Err(RecvError::Closed) => Next::End,
                 },
                 _ = shutdown.changed() => Next::Close(close_code::AWAY, "server shutting down"),
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > SILENCE_LIMIT {
+                        Next::Close(close_code::POLICY, "no answer to pings")
+                    } else {
+                        send_message(&mut socket, Message::Ping(Default::default())).await
+                    }
+                }
             };
             if next != Next::Continue {
                 break next;

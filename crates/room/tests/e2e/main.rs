@@ -3,6 +3,7 @@
 //!
 //! One test binary (modules below) so the suite links once.
 
+mod attacks;
 mod browser;
 mod feed;
 mod http;

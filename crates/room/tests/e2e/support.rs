@@ -61,6 +61,11 @@ impl Room {
         Self { server, url }
     }
 
+    /// The address it listens on.
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.server.address.parse().unwrap()
+    }
+
     /// What the server has logged so far.
     pub fn log(&self) -> String {
         self.server.log()
