@@ -4,12 +4,14 @@
 //! IPv6 /64), a request's headers within `header_timeout`, and its whole
 //! handling, body included, within `request_timeout`. A connection over a
 //! limit is closed at once, before anything is read. A WebSocket feed keeps
-//! its connection's place until it closes (see `ws` for its pings).
+//! its connection's place until it closes (see `ws` for its pings). A
+//! trusted reverse proxy is one client of many: it has no per-client share,
+//! and each of its requests is told the client it forwards (`forwarded`).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -26,6 +28,7 @@ use tokio::sync::watch;
 use tower::ServiceExt as _;
 use tracing::{debug, warn};
 
+use crate::forwarded::client_address;
 use crate::limits::ClientKey;
 
 /// How long open requests get to finish once the server stops.
@@ -78,11 +81,14 @@ impl Admission {
         self.open.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A place for a connection from `client`, or `None` over a limit.
-    fn admit(self: &Arc<Self>, client: ClientKey) -> Option<ConnectionSlot> {
+    /// A place for a connection from `client`, or `None` over a limit
+    /// (`shared`: a trusted proxy, which has no per-client share).
+    fn admit(self: &Arc<Self>, client: ClientKey, shared: bool) -> Option<ConnectionSlot> {
         let mut open = self.open();
         let from_client = open.per_client.get(&client).copied().unwrap_or(0);
-        if open.total >= self.limits.max_connections || from_client >= self.limits.per_client {
+        if open.total >= self.limits.max_connections
+            || (!shared && from_client >= self.limits.per_client)
+        {
             return None;
         }
         open.total += 1;
@@ -120,10 +126,12 @@ impl Drop for Slot {
 
 /// Serves `router` on `listener` within `limits` until `shutdown` completes,
 /// then stops accepting and gives open requests [`SHUTDOWN_GRACE`] to finish.
+/// Requests from `trusted_proxies` are taken to come from the client they forward.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    trusted_proxies: Arc<[IpAddr]>,
     shutdown: impl Future<Output = ()>,
 ) {
     let admission = Arc::new(Admission {
@@ -150,7 +158,8 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(slot) = admission.admit(ClientKey::from(peer.ip())) else {
+        let shared = trusted_proxies.contains(&peer.ip());
+        let Some(slot) = admission.admit(ClientKey::from(peer.ip()), shared) else {
             let refused = admission.refused.fetch_add(1, Ordering::Relaxed) + 1;
             // One line per 100 refusals: an attack must not flood the log.
             if refused % 100 == 1 {
@@ -159,13 +168,14 @@ pub async fn serve(
             continue;
         };
         let service = {
-            let slot = slot.clone();
-            let router = router.clone();
+            let (slot, router, trusted) = (slot.clone(), router.clone(), trusted_proxies.clone());
             hyper::service::service_fn(move |request: Request<Incoming>| {
+                let client = client_address(peer.ip(), request.headers(), &trusted);
+                let from = SocketAddr::new(client, peer.port());
                 handle(
                     router.clone(),
                     request,
-                    peer,
+                    from,
                     slot.clone(),
                     limits.request_timeout,
                 )
@@ -202,8 +212,8 @@ pub async fn serve(
     }
 }
 
-/// One request: told who sent it and which connection slot it holds, and
-/// given `timeout` to be answered.
+/// One request: told who sent it (`peer`: the client, through any trusted
+/// proxy) and which connection slot it holds, and given `timeout` to be answered.
 async fn handle(
     router: Router,
     mut request: Request<Incoming>,
@@ -226,7 +236,7 @@ async fn handle(
 
 #[cfg(test)]
 mod tests {
-    use std::net::{IpAddr, Ipv4Addr};
+    use std::net::Ipv4Addr;
 
     use super::*;
 
@@ -249,18 +259,27 @@ mod tests {
     #[test]
     fn places_per_client_and_in_all_come_back_when_dropped() {
         let admission = admission(3, 2);
-        let a1 = admission.admit(client(1)).unwrap();
-        let a2 = admission.admit(client(1)).unwrap();
-        assert!(admission.admit(client(1)).is_none(), "two per client");
-        let b1 = admission.admit(client(2)).unwrap();
-        assert!(admission.admit(client(3)).is_none(), "three in all");
+        let a1 = admission.admit(client(1), false).unwrap();
+        let a2 = admission.admit(client(1), false).unwrap();
+        assert!(
+            admission.admit(client(1), false).is_none(),
+            "two per client"
+        );
+        let b1 = admission.admit(client(2), false).unwrap();
+        assert!(admission.admit(client(3), false).is_none(), "three in all");
         // A clone (a feed upgraded from the connection) keeps the place.
         let feed = a1.clone();
         drop(a1);
-        assert!(admission.admit(client(3)).is_none());
+        assert!(admission.admit(client(3), false).is_none());
         drop(feed);
-        let c1 = admission.admit(client(3)).unwrap();
-        drop((a2, b1, c1));
+        let c1 = admission.admit(client(3), false).unwrap();
+        drop((c1, a2, b1));
+        // A trusted proxy has no share of its own, only the total.
+        let proxied: Vec<_> = (0..3)
+            .map(|_| admission.admit(client(9), true).unwrap())
+            .collect();
+        assert!(admission.admit(client(9), true).is_none(), "three in all");
+        drop(proxied);
         assert_eq!(admission.open().total, 0);
         assert!(admission.open().per_client.is_empty());
     }

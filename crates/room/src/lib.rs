@@ -11,6 +11,7 @@
 //! transports `http`, `ws` and `page`.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ mod auth;
 mod connections;
 mod cross_site;
 mod events;
+mod forwarded;
 mod http;
 mod limits;
 mod page;
@@ -59,6 +61,9 @@ pub struct Config {
     pub rooms: RoomPolicy,
     /// How many connections, and how long a request may take to arrive.
     pub connections: ConnectionLimits,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` say who the
+    /// client is (everyone else's are ignored).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for Config {
@@ -70,6 +75,7 @@ impl Default for Config {
             public_origin: None,
             rooms: RoomPolicy::default(),
             connections: ConnectionLimits::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -106,6 +112,7 @@ pub async fn serve(
     );
     let (stop, stopped) = watch::channel(false);
     let limits = config.connections;
+    let trusted_proxies = config.trusted_proxies.clone().into();
     let app = Arc::new(App::new(config, stopped));
     let stop_on_shutdown = {
         let stop = stop.clone();
@@ -115,7 +122,14 @@ pub async fn serve(
             stop.send_replace(true);
         }
     };
-    connections::serve(listener, router(app), limits, stop_on_shutdown).await;
+    connections::serve(
+        listener,
+        router(app),
+        limits,
+        trusted_proxies,
+        stop_on_shutdown,
+    )
+    .await;
     // Feeds run outside the HTTP connections' bookkeeping: wait for them to close.
     if tokio::time::timeout(FEED_GOODBYE, stop.closed())
         .await

@@ -51,6 +51,11 @@ struct Cli {
     /// Connections open at once from one client (an IPv4 address or an IPv6 /64).
     #[arg(long, default_value_t = ConnectionLimits::default().per_client)]
     max_connections_per_client: usize,
+    /// A reverse proxy in front of the server (repeatable): its
+    /// `Forwarded` / `X-Forwarded-For` headers name the client that limits
+    /// apply to, and it has no per-client connection share.
+    #[arg(long = "trusted-proxy", value_name = "ADDRESS")]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// Seconds a request's headers may take to arrive.
     #[arg(long, default_value_t = ConnectionLimits::default().header_timeout.as_secs_f64())]
     header_timeout: f64,
@@ -103,6 +108,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             listed_only: cli.only_listed_rooms,
         },
         connections,
+        trusted_proxies: cli.trusted_proxies,
     };
     let mut terminate = signal(SignalKind::terminate())
         .map_err(|error| format!("cannot watch SIGTERM: {error}"))?;

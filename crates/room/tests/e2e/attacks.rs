@@ -151,13 +151,14 @@ fn one_client_holds_no_more_than_its_share_of_connections() {
     );
 }
 
-/// `POST /rooms/{room}/post` from `source` over a fresh connection; the status.
-fn post_from(source: Ipv4Addr, server: SocketAddr, room: &str) -> u16 {
-    let body = json!({"type": "chat", "user": "mallory", "text": "hi"}).to_string();
+/// `POST /rooms/{room}/post` from `source` over a fresh connection, as
+/// viewer `user`, with `extra` header lines; the status.
+fn post_from(source: Ipv4Addr, server: SocketAddr, room: &str, user: &str, extra: &str) -> u16 {
+    let body = json!({"type": "chat", "user": user, "text": "hi"}).to_string();
     let mut stream = connect_from(source, server);
     write!(
         stream,
-        "POST /rooms/{room}/post HTTP/1.1\r\nHost: {server}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /rooms/{room}/post HTTP/1.1\r\nHost: {server}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -171,12 +172,55 @@ fn post_from(source: Ipv4Addr, server: SocketAddr, room: &str) -> u16 {
 }
 
 #[test]
+fn behind_a_trusted_proxy_each_viewer_has_their_own_allowance() {
+    let proxy = Ipv4Addr::new(127, 0, 4, 1);
+    let room = Room::start(&[
+        "--rate",
+        "0.01",
+        "--burst",
+        "2",
+        "--trusted-proxy",
+        "127.0.4.1",
+    ]);
+    let post = |source, user: &str, forwarded_for: &str| {
+        let header = format!("X-Forwarded-For: {forwarded_for}\r\n");
+        post_from(source, room.address(), "lobby", user, &header)
+    };
+    // Through the proxy: two posts each for two viewers' addresses.
+    assert_eq!(post(proxy, "a1", "203.0.113.1"), 200);
+    assert_eq!(post(proxy, "a2", "203.0.113.1"), 200);
+    assert_eq!(
+        post(proxy, "a3", "203.0.113.1"),
+        429,
+        "203.0.113.1 is out of posts"
+    );
+    assert_eq!(
+        post(proxy, "b1", "203.0.113.2"),
+        200,
+        "another viewer is not"
+    );
+    // Directly, the header is not believed: a forged one changes nothing.
+    let direct = Ipv4Addr::new(127, 0, 4, 2);
+    assert_eq!(post(direct, "c1", "198.51.100.1"), 200);
+    assert_eq!(post(direct, "c2", "198.51.100.2"), 200);
+    assert_eq!(post(direct, "c3", "198.51.100.3"), 429);
+}
+
+#[test]
 fn a_thousand_made_up_room_names_lock_out_no_room() {
     let args = [&UNLIMITED[..], &["--room", "lobby"]].concat();
     let room = Room::start(&args);
     let spammer = Ipv4Addr::new(127, 0, 3, 1);
     let statuses: Vec<u16> = (0..1000)
-        .map(|n| post_from(spammer, room.address(), &format!("made-up-{n}")))
+        .map(|n| {
+            post_from(
+                spammer,
+                room.address(),
+                &format!("made-up-{n}"),
+                "mallory",
+                "",
+            )
+        })
         .collect();
     let made = statuses.iter().filter(|&&status| status == 200).count();
     let refused = statuses.iter().filter(|&&status| status == 429).count();
