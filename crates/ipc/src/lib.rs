@@ -28,7 +28,7 @@ pub use path::{
     SOCKET_ENV, SOCKET_FILE, SocketDirError, check_socket_dir, current_uid, default_socket_path,
     prepare_socket_dir, resolve_socket_path, user_host_config_path,
 };
-pub use payload::{Payload, PayloadPool};
+pub use payload::{POOL_IDLE_BYTES, Payload, PayloadPool};
 pub use peer::{ForeignPeer, check_same_user};
 pub use server::{Connected, GameSlot, LinkToGame, Server, ServerConfig, ServerError, ServerEvent};
 pub use wire::{ReadError, WriteError};

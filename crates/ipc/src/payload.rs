@@ -1,13 +1,45 @@
 //! Payload buffers that return to a pool when dropped, so a steady stream of
-//! frames reuses a few allocations instead of making one per frame.
+//! frames reuses a few allocations instead of making one per frame. A pool
+//! keeps at most [`POOL_IDLE_BYTES`] idle, whatever its buffers' sizes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
+
+/// Most bytes a pool keeps in idle buffers: a few 4K RGBA frames (33 MB
+/// each); larger leftovers are freed instead.
+pub const POOL_IDLE_BYTES: usize = 128 << 20;
+
+/// Where a pooled buffer returns to.
+#[derive(Debug, Clone)]
+struct Home {
+    free_tx: Sender<Vec<u8>>,
+    idle_bytes: Arc<AtomicUsize>,
+}
+
+impl Home {
+    /// Keeps `bytes` for reuse if the pool has room for it.
+    fn give_back(&self, bytes: Vec<u8>) {
+        let size = bytes.capacity();
+        let fits = self
+            .idle_bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |idle| {
+                (idle + size <= POOL_IDLE_BYTES).then_some(idle + size)
+            })
+            .is_ok();
+        // A full pool just lets the buffer go.
+        if fits && self.free_tx.try_send(bytes).is_err() {
+            self.idle_bytes.fetch_sub(size, Ordering::AcqRel);
+        }
+    }
+}
 
 /// Raw bytes that follow a message header (pixels or samples).
 #[derive(Debug, Default)]
 pub struct Payload {
     bytes: Vec<u8>,
-    home: Option<Sender<Vec<u8>>>,
+    home: Option<Home>,
 }
 
 impl Payload {
@@ -30,6 +62,17 @@ impl Payload {
     /// Whether there are no bytes.
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
+    }
+
+    /// Bytes allocated (for tests of how much a reader allocated).
+    #[cfg(test)]
+    pub(crate) fn bytes_capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
+    /// The bytes as a vector, for a reader that grows it as data arrives.
+    pub(crate) fn bytes_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.bytes
     }
 }
 
@@ -61,8 +104,7 @@ impl core::ops::DerefMut for Payload {
 impl Drop for Payload {
     fn drop(&mut self) {
         if let Some(home) = self.home.take() {
-            // A full pool just lets the buffer go.
-            let _ = home.try_send(core::mem::take(&mut self.bytes));
+            home.give_back(core::mem::take(&mut self.bytes));
         }
     }
 }
@@ -70,24 +112,39 @@ impl Drop for Payload {
 /// A small pool of payload buffers for one connection's reader.
 #[derive(Debug, Clone)]
 pub struct PayloadPool {
-    free_tx: Sender<Vec<u8>>,
+    home: Home,
     free_rx: Receiver<Vec<u8>>,
 }
 
 impl PayloadPool {
-    /// A pool that keeps at most `capacity` idle buffers.
+    /// A pool that keeps at most `capacity` idle buffers (and at most
+    /// [`POOL_IDLE_BYTES`] in them).
     pub fn new(capacity: usize) -> Self {
         let (free_tx, free_rx) = crossbeam_channel::bounded(capacity.max(1));
-        Self { free_tx, free_rx }
+        Self {
+            home: Home {
+                free_tx,
+                idle_bytes: Arc::default(),
+            },
+            free_rx,
+        }
     }
 
     /// A buffer of exactly `len` bytes (contents unspecified), reused when one is idle.
     pub fn take(&self, len: usize) -> Payload {
-        let mut bytes = self.free_rx.try_recv().unwrap_or_default();
+        let mut bytes = match self.free_rx.try_recv() {
+            Ok(bytes) => {
+                self.home
+                    .idle_bytes
+                    .fetch_sub(bytes.capacity(), Ordering::AcqRel);
+                bytes
+            }
+            Err(_) => Vec::new(),
+        };
         bytes.resize(len, 0);
         Payload {
             bytes,
-            home: Some(self.free_tx.clone()),
+            home: Some(self.home.clone()),
         }
     }
 
@@ -123,6 +180,24 @@ mod tests {
         drop(first);
         let second = pool.take_copy(&[1, 2, 3]);
         assert_eq!((second.as_ptr(), &*second), (address, &[1, 2, 3][..]));
+    }
+
+    #[test]
+    fn idle_buffers_are_kept_within_the_byte_budget() {
+        let pool = PayloadPool::new(8);
+        let big: Vec<_> = (0..3).map(|_| pool.take(POOL_IDLE_BYTES / 2)).collect();
+        drop(big);
+        assert_eq!(pool.free_rx.len(), 2, "two halves fit, the third is freed");
+        assert_eq!(
+            pool.home.idle_bytes.load(Ordering::Acquire),
+            2 * (POOL_IDLE_BYTES / 2)
+        );
+        let reused = pool.take(10);
+        assert_eq!(
+            pool.home.idle_bytes.load(Ordering::Acquire),
+            POOL_IDLE_BYTES / 2
+        );
+        drop(reused);
     }
 
     #[test]

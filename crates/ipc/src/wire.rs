@@ -108,6 +108,9 @@ fn is_timeout(err: &io::Error) -> bool {
     )
 }
 
+/// Bytes of a payload allocated ahead of those received.
+const PAYLOAD_STEP: usize = 1 << 20;
+
 /// Reads whole frames from a socket half into reused buffers.
 pub(crate) struct FrameReader<R> {
     inner: R,
@@ -144,8 +147,17 @@ impl<R: Read> FrameReader<R> {
         let decoded = filled.and_then(|()| Ok(decode_header::<M>(&prefix, &header)?));
         self.header = header;
         let message = decoded?;
-        let mut payload = self.pool.take(prefix.payload_len as usize);
-        self.fill(&mut payload, false, deadline)?;
+        // Grown as the bytes arrive: a peer that declares a huge payload and
+        // sends little costs only what it sent.
+        let mut payload = self.pool.take(0);
+        let bytes = payload.bytes_mut();
+        let len = prefix.payload_len as usize;
+        while bytes.len() < len {
+            let start = bytes.len();
+            let end = len.min(start + PAYLOAD_STEP);
+            bytes.resize(end, 0);
+            self.fill(&mut bytes[start..end], false, deadline)?;
+        }
         Ok((message, payload))
     }
 
@@ -292,5 +304,33 @@ mod tests {
             reader.read::<GameMessage>(None),
             Err(ReadError::Decode(DecodeError::BadMagic(_)))
         ));
+    }
+
+    #[test]
+    fn a_payload_declared_but_not_sent_costs_only_what_arrived() {
+        // A 7680×7680 RGBA frame declared, 3 MB of it sent, then the peer stops.
+        let header = VideoFrameHeader::packed(PixelFormat::Rgba8, 7680, 7680);
+        let declared = header.payload_len().unwrap() as usize;
+        let mut bytes = Vec::new();
+        encode_header(&GameMessage::VideoFrame(header), declared, &mut bytes).unwrap();
+        bytes.resize(bytes.len() + 3_000_000, 5);
+        let pool = PayloadPool::new(2);
+        let mut reader = FrameReader::new(
+            io::Cursor::new(bytes),
+            pool.clone(),
+            Arc::new(AtomicBool::new(false)),
+        );
+        assert!(matches!(
+            reader.read::<GameMessage>(None),
+            Err(ReadError::Truncated)
+        ));
+        // The buffer the reader grew went back to the pool: it holds what
+        // arrived plus one step, not the declared 236 MB.
+        let grown = pool.take(0);
+        assert!(
+            grown.bytes_capacity() <= 3_000_000 + 2 * PAYLOAD_STEP,
+            "{} bytes allocated for {declared} declared",
+            grown.bytes_capacity()
+        );
     }
 }
