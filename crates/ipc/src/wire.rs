@@ -310,7 +310,7 @@ mod tests {
     fn a_payload_declared_but_not_sent_costs_only_what_arrived() {
         // A 7680×7680 RGBA frame declared, 3 MB of it sent, then the peer stops.
         let header = VideoFrameHeader::packed(PixelFormat::Rgba8, 7680, 7680);
-        let declared = header.payload_len().unwrap() as usize;
+        let declared = header.payload_len().unwrap();
         let mut bytes = Vec::new();
         encode_header(&GameMessage::VideoFrame(header), declared, &mut bytes).unwrap();
         bytes.resize(bytes.len() + 3_000_000, 5);
