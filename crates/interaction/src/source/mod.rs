@@ -116,6 +116,33 @@ impl FromStr for SourceSpec {
     }
 }
 
+impl SourceSpec {
+    /// A warning when the source speaks plain text (`ws://`, `irc://`) to
+    /// another machine: anyone on the path can read the chat and forge events.
+    pub fn plain_text_warning(&self) -> Option<String> {
+        let host = match self {
+            Self::Room { url } => {
+                let authority = url.trim_start_matches("ws://").split('/').next()?;
+                let address = authority.rsplit('@').next()?;
+                match address.strip_prefix('[') {
+                    Some(bracketed) => bracketed.split(']').next()?,
+                    None => address.split(':').next()?,
+                }
+            }
+            Self::Irc { host, .. } => host.trim_start_matches('[').trim_end_matches(']'),
+        };
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|address| address.is_loopback());
+        (!loopback).then(|| {
+            format!(
+                "audience source {self} is plain text to {host}: anyone on the network path can read the chat and forge events, gifts included (TLS sources are not supported yet)"
+            )
+        })
+    }
+}
+
 impl fmt::Display for SourceSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -180,6 +207,9 @@ pub struct SourceStatus {
     pub dropped: u64,
     /// Connections lost.
     pub disconnects: u64,
+    /// Said when the source is not private (plain text to another machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// A running source; dropping it stops its thread.
@@ -192,6 +222,10 @@ pub struct AudienceSource {
 impl AudienceSource {
     /// Starts a thread reading `spec` into `events`.
     pub fn start(spec: SourceSpec, events: Sender<AudienceEvent>) -> Self {
+        let warning = spec.plain_text_warning();
+        if let Some(warning) = &warning {
+            warn!("{warning}");
+        }
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             status: Mutex::new(SourceStatus {
@@ -201,6 +235,7 @@ impl AudienceSource {
                 bad_input: 0,
                 dropped: 0,
                 disconnects: 0,
+                warning,
             }),
         });
         let context = SourceContext {
@@ -378,6 +413,26 @@ fn is_timeout(err: &std::io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_text_to_another_machine_is_warned_about() {
+        let warning = |spec: &str| spec.parse::<SourceSpec>().unwrap().plain_text_warning();
+        for private in [
+            "ws://127.0.0.1:8090/rooms/a/ws",
+            "ws://localhost/rooms/a/ws",
+            "ws://[::1]:8090/rooms/a/ws",
+            "irc://127.0.0.1:6667/#test",
+        ] {
+            assert_eq!(warning(private), None, "{private}");
+        }
+        let remote = warning("ws://user:pw@chat.example:80/rooms/a/ws?token=t").unwrap();
+        assert!(remote.contains("plain text to chat.example"), "{remote}");
+        assert!(
+            !remote.contains("pw") && !remote.contains("token"),
+            "{remote}"
+        );
+        assert!(warning("irc://irc.chat.twitch.tv/#streamer").is_some());
+    }
 
     #[test]
     fn reads_specs() {
