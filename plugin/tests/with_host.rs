@@ -485,28 +485,42 @@ fn the_game_survives_its_host_and_reconnects() {
     assert_eq!(again.display[0].1, DisplayReason::Startup);
 }
 
-/// Amplitude of `frequency` in the last `seconds` of what the game sent
-/// (the left channel), 0 before that much has arrived.
-fn recent_level(got: &Received, frequency: f64, seconds: f64) -> f64 {
+/// Amplitude of `frequency` in the last `seconds` of channel `channel` of
+/// what the game sent, 0 before that much has arrived.
+fn recent_level(got: &Received, channel: usize, frequency: f64, seconds: f64) -> f64 {
     let Some((first, _)) = got.audio.first() else {
         return 0.0;
     };
     let rate = f64::from(first.sample_rate);
     let channels = usize::from(first.channels);
-    let left: Vec<f64> = got
+    let samples: Vec<f64> = got
         .audio
         .iter()
         .flat_map(|(_, bytes)| {
-            bytes
-                .chunks_exact(4 * channels)
-                .map(|frame| f64::from(f32::from_le_bytes(frame[..4].try_into().unwrap())))
+            bytes.chunks_exact(4 * channels).map(move |frame| {
+                let sample = &frame[4 * channel..4 * channel + 4];
+                f64::from(f32::from_le_bytes(sample.try_into().unwrap()))
+            })
         })
         .collect();
     let wanted = (rate * seconds) as usize;
-    if left.len() < wanted {
+    if samples.len() < wanted {
         return 0.0;
     }
-    goertzel_amplitude(&left[left.len() - wanted..], frequency, rate)
+    goertzel_amplitude(&samples[samples.len() - wanted..], frequency, rate)
+}
+
+/// A game connected to a test host that asks it for audio only.
+fn game_asked_for_audio() -> (tempfile::TempDir, Server, App, LinkToGame) {
+    let (dir, server, app, link) = connected_game(PixelFormat::I420, Conversion::Auto);
+    link.outbox()
+        .send(HostMessage::Media(MediaRequest {
+            video: false,
+            audio: true,
+            fps: 30,
+        }))
+        .unwrap();
+    (dir, server, app, link)
 }
 
 /// A game that plays only with Bevy's own audio components: its sounds reach
@@ -518,14 +532,7 @@ fn recent_level(got: &Received, frequency: f64, seconds: f64) -> f64 {
 fn bevy_audio_sounds_reach_the_host_and_obey_their_sink() {
     const TONE: f64 = 660.0;
     const BEEP: f64 = 1_320.0;
-    let (_dir, _server, mut app, link) = connected_game(PixelFormat::I420, Conversion::Auto);
-    link.outbox()
-        .send(HostMessage::Media(MediaRequest {
-            video: false,
-            audio: true,
-            fps: 30,
-        }))
-        .unwrap();
+    let (_dir, _server, mut app, link) = game_asked_for_audio();
     let world = app.world_mut();
     let (tone, beep_asset) = {
         let mut pitches = world.resource_mut::<Assets<Pitch>>();
@@ -542,7 +549,7 @@ fn bevy_audio_sounds_reach_the_host_and_obey_their_sink() {
         .id();
     let mut got = Received::default();
     run_until(&mut app, &link, &mut got, |r| {
-        recent_level(r, TONE, 0.2) > 0.2
+        recent_level(r, 0, TONE, 0.2) > 0.2
     });
     assert!(
         app.world().get_entity(beep).is_ok(),
@@ -557,15 +564,15 @@ fn bevy_audio_sounds_reach_the_host_and_obey_their_sink() {
         .unwrap();
     let mut beep_heard = 0f64;
     run_until(&mut app, &link, &mut got, |r| {
-        beep_heard = beep_heard.max(recent_level(r, BEEP, 0.1));
-        beep_heard > 0.2 && recent_level(r, BEEP, 0.2) < 0.01
+        beep_heard = beep_heard.max(recent_level(r, 0, BEEP, 0.1));
+        beep_heard > 0.2 && recent_level(r, 0, BEEP, 0.2) < 0.01
     });
     // The tone alone, at full volume.
-    let full = recent_level(&got, TONE, 0.2);
+    let full = recent_level(&got, 0, TONE, 0.2);
 
     app.world().get::<AudioSink>(tone).unwrap().pause();
     run_until(&mut app, &link, &mut got, |r| {
-        recent_level(r, TONE, 0.2) < 0.01
+        recent_level(r, 0, TONE, 0.2) < 0.01
     });
 
     {
@@ -574,7 +581,7 @@ fn bevy_audio_sounds_reach_the_host_and_obey_their_sink() {
         sink.play();
     }
     run_until(&mut app, &link, &mut got, |r| {
-        let level = recent_level(r, TONE, 0.2);
+        let level = recent_level(r, 0, TONE, 0.2);
         level > 0.2 * full && level < 0.3 * full
     });
     let dropped = app
@@ -594,14 +601,7 @@ fn bevy_audio_sounds_reach_the_host_and_obey_their_sink() {
 #[test]
 fn spatial_bevy_audio_follows_the_emitter() {
     const TONE: f64 = 880.0;
-    let (_dir, _server, mut app, link) = connected_game(PixelFormat::I420, Conversion::Auto);
-    link.outbox()
-        .send(HostMessage::Media(MediaRequest {
-            video: false,
-            audio: true,
-            fps: 30,
-        }))
-        .unwrap();
+    let (_dir, _server, mut app, link) = game_asked_for_audio();
     let world = app.world_mut();
     let tone = world
         .resource_mut::<Assets<Pitch>>()
@@ -615,25 +615,9 @@ fn spatial_bevy_audio_follows_the_emitter() {
         ))
         .id();
     let channel_levels = |got: &Received| {
-        let Some((header, _)) = got.audio.first() else {
-            return (0.0, 0.0);
-        };
-        let rate = f64::from(header.sample_rate);
-        let samples: Vec<f64> = got
-            .audio
-            .iter()
-            .flat_map(|(_, bytes)| {
-                bytes
-                    .chunks_exact(4)
-                    .map(|b| f64::from(f32::from_le_bytes(b.try_into().unwrap())))
-            })
-            .collect();
-        let recent = &samples[samples.len().saturating_sub((rate * 0.2) as usize * 2)..];
-        let channel =
-            |c: usize| -> Vec<f64> { recent.iter().skip(c).step_by(2).copied().collect() };
         (
-            goertzel_amplitude(&channel(0), TONE, rate),
-            goertzel_amplitude(&channel(1), TONE, rate),
+            recent_level(got, 0, TONE, 0.2),
+            recent_level(got, 1, TONE, 0.2),
         )
     };
     let mut got = Received::default();
