@@ -20,19 +20,31 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# Secrets as a streamer has them: a stream key and a moderator token, made
+# up for this run, kept in files of the user's alone and never in argv
+# (checked below, while everything runs).
+umask 077
+secret() { od -An -N8 -tx1 /dev/urandom | tr -d ' \n'; }
+key="demo-$(secret)"
+token=$(secret)
+printf '%s\n' "$key" > "$DEMO_DIR/stream-key"
+printf '%s\n' "$token" > "$DEMO_DIR/room-token"
+umask 022
+
 port=$(free_port)
 "$root/scripts/nginx-rtmp.sh" "$DEMO_DIR/ingest" "$port" &
 pids+=($!)
 wait_for_port "$port" 10 || { echo "demo: nginx-rtmp did not start; see $DEMO_DIR/ingest/error.log" >&2; exit 1; }
-ingest="rtmp://127.0.0.1:$port/live/demo"
-echo "demo: RTMP ingest (nginx-rtmp) listening at $ingest, recording to $DEMO_DIR/ingest/recordings/"
+ingest="rtmp://127.0.0.1:$port/live/$key"
+echo "demo: RTMP ingest (nginx-rtmp) listening at rtmp://127.0.0.1:$port/live/***, recording to $DEMO_DIR/ingest/recordings/"
 
 for binary in livestream-host livestream-room demo-dodge demo-snake; do
   [[ -x $bin/$binary ]] || { echo "demo: $bin/$binary is missing" >&2; exit 1; }
 done
 
 # The audience: a livestream-room server; the host subscribes to room "demo".
-"$bin/livestream-room" --listen 127.0.0.1:0 --burst 20 > "$DEMO_DIR/room.out" 2> "$DEMO_DIR/room.log" &
+"$bin/livestream-room" --listen 127.0.0.1:0 --burst 20 --mod-token-file "$DEMO_DIR/room-token" \
+  > "$DEMO_DIR/room.out" 2> "$DEMO_DIR/room.log" &
 pids+=($!)
 for _ in $(seq 100); do [[ -s $DEMO_DIR/room.out ]] && break; sleep 0.1; done
 room=$(sed -n 's/^livestream-room listening on //p' "$DEMO_DIR/room.out")
@@ -72,9 +84,19 @@ for _ in $(seq 600); do
 done
 [[ $(ctl status 2>/dev/null | grep -c '"name"') -ge 2 ]] || { echo "demo: the games did not connect; see $DEMO_DIR/*.log" >&2; exit 1; }
 
-echo "demo: going live (microphone: test tone) to $ingest"
-echo "      watch it while it runs: ffplay $ingest"
+echo "demo: going live (microphone: test tone) to rtmp://127.0.0.1:$port/live/***"
+echo "      watch it while it runs: ffplay \"rtmp://127.0.0.1:$port/live/\$(cat $DEMO_DIR/stream-key)\""
 ctl go-live --mic
+# What any user of the machine can read: every process's arguments.
+checked=0
+for cmdline in /proc/[0-9]*/cmdline; do
+  if grep -qaF -f <(printf '%s\n' "$key" "$token") "$cmdline" 2>/dev/null; then
+    echo "demo: a secret is in the arguments of process ${cmdline//[^0-9]/}" >&2
+    exit 1
+  fi
+  checked=$((checked + 1))
+done
+echo "demo: neither the stream key nor the moderator token is in the arguments of any of $checked processes"
 echo "demo: showing ${names[0]}";  ctl show "${names[0]}"
 echo "demo: the audience chats and sends gifts (every game gets them, shown or hidden)"
 post '{"type":"chat","user":"ann","text":"hello from the audience"}'
@@ -98,7 +120,7 @@ IFS=, read -r vcodec width height rate frames <<< "$video"
 echo "demo: recording: $recording"
 printf '      %.1f s, %s %sx%s at %s fps, %s frames; audio %s\n' \
   "${duration:-0}" "${vcodec:-none}" "$width" "$height" "${rate%/1}" "${frames:-0}" "${audio:-none}"
-echo "      ingest copy: $DEMO_DIR/ingest/recordings/demo.flv"
+echo "      ingest copy: $DEMO_DIR/ingest/recordings/ (named after the stream key)"
 echo "      play it: ffplay $recording"
 delivered=$(grep -o '"delivered": [0-9]*' "$DEMO_DIR/status.json" | grep -o '[0-9]*$' | paste -sd/ -)
 echo "demo: audience events delivered per game: ${delivered:-none} (ctl status in $DEMO_DIR/status.json)"

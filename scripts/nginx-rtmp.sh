@@ -10,7 +10,7 @@
 #   --tls TLS_PORT   also rtmps://127.0.0.1:TLS_PORT/live/<stream>: nginx's
 #                    stream module terminates TLS in front of the RTMP port,
 #                    as a hosted ingest does, with a certificate for 127.0.0.1
-#                    and localhost made here (DIR/tls/cert.pem; its own CA).
+#                    and localhost from a private authority made here (DIR/tls/ca.pem).
 #   --only-key HTTP_PORT KEY
 #                    refuse every stream key but KEY, as an ingest refuses a
 #                    wrong key: nginx-rtmp asks (on_publish) a location served
@@ -44,10 +44,7 @@ if [[ $(id -u) -eq 0 ]]; then
 fi
 stream_block="" stream_module=""
 if [[ -n $tls_port ]]; then
-  mkdir -p "$dir/tls"
-  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-    -keyout "$dir/tls/key.pem" -out "$dir/tls/cert.pem" 2>/dev/null
+  "$(dirname "$0")/test-cert.sh" "$dir/tls"
   stream_module="load_module $modules/ngx_stream_module.so;"
   stream_block="stream {
   server {

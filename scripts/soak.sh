@@ -9,7 +9,9 @@
 #   scripts/soak.sh [SECONDS] [OUT.json]     (default 1800 s; JSON on stdout too)
 #
 # To find what grows, leave parts out: SOAK_RESTARTS=0 (one session, no
-# stop and go-live), SOAK_CHAT=0 (no audience chat). The host's and the
+# stop and go-live), SOAK_CHAT=0 (no audience chat); SOAK_RESTART_EVERY=S
+# stops and goes live again every S seconds (a multiple of 20) instead of
+# every 300, to see what each session leaves behind. The host's and the
 # games' RSS every 20 s is in $SOAK_DIR/rss.tsv, and once a minute in the JSON.
 #
 # Everything it starts is stopped by pid when it exits; files stay in $SOAK_DIR.
@@ -20,6 +22,8 @@ source scripts/lib/common.sh
 
 seconds=${1:-1800}
 out=${2:-}
+restart_every=${SOAK_RESTART_EVERY:-300}
+((restart_every >= 20)) || { echo "soak: SOAK_RESTART_EVERY must be at least 20" >&2; exit 2; }
 "$root/scripts/setup.sh" > /dev/null
 build_binaries
 bin=$(target_dir)/debug
@@ -99,7 +103,7 @@ while ((SECONDS - start < seconds)); do
   fi
   printf '%s\t%s\t%s\t%s\n' "$elapsed" "$(rss_kib "$host_pid")" "$(rss_kib "${game_pids[0]}")" \
     "$(rss_kib "${game_pids[1]}")" >> "$SOAK_DIR/rss.tsv"
-  if ((${SOAK_RESTARTS:-1} != 0 && elapsed % 300 < 20 && elapsed >= 300)); then
+  if ((${SOAK_RESTARTS:-1} != 0 && elapsed % restart_every < 20 && elapsed >= restart_every)); then
     ctl stop > /dev/null
     for _ in $(seq 300); do ctl status | grep -q '"phase": "idle"' && break; sleep 0.1; done
     ctl go-live --mic > /dev/null

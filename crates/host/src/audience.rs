@@ -10,7 +10,7 @@ use livestream_control::AudienceStatus;
 use livestream_interaction::sanitize::{MAX_CHAT_CHARS, clean_text, clean_user_name};
 use livestream_interaction::{
     AudienceEvent, AudienceEventKind, AudienceSource, AudienceUser, DeliveryQueue, DeliveryStats,
-    History, Inserted, SourceSpec,
+    History, Inserted, SourceSpec, SourceTls,
 };
 use livestream_protocol::{HostMessage, MAX_BACKLOG_EVENTS};
 use tracing::{debug, info_span, warn};
@@ -55,13 +55,18 @@ impl AudienceDelivery {
 }
 
 impl Audience {
-    /// Starts a thread per source; `history` events are kept, `queue_capacity`
-    /// events may wait per game.
-    pub fn start(specs: &[SourceSpec], history: usize, queue_capacity: usize) -> Self {
+    /// Starts a thread per source (TLS ones trusting what `tls` trusts);
+    /// `history` events are kept, `queue_capacity` events may wait per game.
+    pub fn start(
+        specs: &[SourceSpec],
+        tls: &SourceTls,
+        history: usize,
+        queue_capacity: usize,
+    ) -> Self {
         let (local, events) = crossbeam_channel::bounded(SOURCE_QUEUE);
         let sources = specs
             .iter()
-            .map(|spec| AudienceSource::start(spec.clone(), local.clone()))
+            .map(|spec| AudienceSource::start(spec.clone(), tls, local.clone()))
             .collect();
         Self {
             history: History::new(history),

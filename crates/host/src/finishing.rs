@@ -78,8 +78,10 @@ impl Finishing {
 /// Ends `sink`'s stream cleanly within [`STOP_TIMEOUT`].
 fn finish(sink: Box<dyn StreamSink>) -> Result<(), String> {
     info!("finishing the stream");
-    sink.stop(STOP_TIMEOUT).map_err(|err| {
+    let outcome = sink.stop(STOP_TIMEOUT).map_err(|err| {
         error!("stream did not finish cleanly: {err}");
         err.to_string()
-    })
+    });
+    crate::memory::release_freed_memory();
+    outcome
 }

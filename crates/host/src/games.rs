@@ -9,6 +9,7 @@ use livestream_ipc::{LinkEvent, LinkToGame, Server, ServerEvent, monotonic_ns};
 use livestream_protocol::{Capabilities, DisplayReason, GameMessage, MicChoice, Visibility};
 use tracing::{info, info_span, warn};
 
+use crate::liveness::LastHeard;
 use crate::media_backend::SharedPayload;
 use crate::messages::{
     AudioArrived, DisplayCommand, DisplayReported, FrameArrived, SettingsChosen, StreamCommand,
@@ -99,6 +100,7 @@ pub fn accept_games(mut commands: Commands, server: Res<GameServer>, mut seen: R
             GameStats::default(),
             GameConnection(connected.link),
             GameSlot(connected.slot),
+            LastHeard::now(),
         ));
     }
 }
@@ -111,7 +113,7 @@ pub fn accept_games(mut commands: Commands, server: Res<GameServer>, mut seen: R
 /// focus.
 pub fn receive_from_games(
     mut commands: Commands,
-    games: Query<(Entity, &SubGame, &GameConnection)>,
+    mut games: Query<(Entity, &SubGame, &GameConnection, &mut LastHeard)>,
     mut displays: MessageWriter<DisplayReported>,
     mut frames: MessageWriter<FrameArrived>,
     mut audio: MessageWriter<AudioArrived>,
@@ -119,12 +121,15 @@ pub fn receive_from_games(
     mut display_commands: MessageWriter<DisplayCommand>,
     mut chosen_settings: MessageWriter<SettingsChosen>,
 ) {
-    for (entity, game, link) in &games {
+    for (entity, game, link, mut heard) in &mut games {
         let span = info_span!("game", id = game.game_id, name = %game.name);
         let _entered = span.enter();
         for event in link.0.drain() {
             let envelope = match event {
-                LinkEvent::Message(envelope) => envelope,
+                LinkEvent::Message(envelope) => {
+                    heard.heard();
+                    envelope
+                }
                 LinkEvent::Closed(reason) => {
                     info!("game left: {reason}");
                     commands.entity(entity).despawn();

@@ -22,7 +22,9 @@ pub mod display;
 pub mod finishing;
 pub mod games;
 pub mod lifecycle;
+pub mod liveness;
 pub mod media_backend;
+pub mod memory;
 pub mod messages;
 pub mod meter;
 pub mod recording;
@@ -153,6 +155,7 @@ impl HostPlugin {
             .map_err(|err| HostError::Io(format!("cannot watch stop signals: {err}")))?;
         let audience = Audience::start(
             &settings.interaction_sources()?,
+            &settings.source_tls()?,
             settings.audience_history,
             settings.audience_queue,
         );
@@ -221,6 +224,7 @@ impl Plugin for HostPlugin {
             .insert_resource(parts.audience)
             .insert_resource(parts.termination)
             .init_resource::<GamesSeen>()
+            .init_resource::<liveness::GameLiveness>()
             .configure_sets(
                 Update,
                 (
@@ -238,6 +242,7 @@ impl Plugin for HostPlugin {
                         stream::greet_new_games,
                         audience::welcome_games,
                         games::receive_from_games,
+                        liveness::ping_quiet_games,
                         display::apply_display_reports,
                         user_config::apply_chosen_settings,
                         ctl::handle_ctl,

@@ -57,9 +57,12 @@ struct RunArgs {
     /// Microphone when the player streams it: auto, none, pulse:SOURCE, test-tone or FILE.wav.
     #[arg(long)]
     mic: Option<String>,
-    /// Audience source: ws://HOST:PORT/rooms/NAME/ws or irc://HOST:PORT/#CHANNEL (repeatable).
+    /// Audience source: ws[s]://HOST:PORT/rooms/NAME/ws or irc[s]://HOST:PORT/#CHANNEL (repeatable; wss and ircs speak TLS).
     #[arg(long = "interaction")]
     interaction: Vec<String>,
+    /// A PEM file of certificate authorities TLS audience sources trust besides the system's (a self-hosted server's own authority).
+    #[arg(long = "interaction-ca")]
+    interaction_ca: Option<PathBuf>,
     /// Start a game as a child (repeatable).
     #[arg(long = "launch")]
     launch: Vec<PathBuf>,
@@ -125,6 +128,9 @@ fn settings(args: RunArgs) -> Result<HostSettings, String> {
     }
     settings.launch.extend(args.launch);
     settings.interaction.extend(args.interaction);
+    if args.interaction_ca.is_some() {
+        settings.interaction_ca = args.interaction_ca;
+    }
     settings.go_live_on_start |= args.go_live;
     if args.stay {
         settings.exit_when_empty = false;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use bevy::prelude::Resource;
-use livestream_interaction::{SourceSpec, SpecError};
+use livestream_interaction::{SourceSpec, SourceTls, SpecError};
 use livestream_media::{MediaConfig, MicSource, Output, TlsTrust};
 use serde::{Deserialize, Serialize};
 use tracing::warn;
@@ -49,9 +49,12 @@ pub struct HostSettings {
     pub exit_when_empty: bool,
     /// Go live as soon as the host starts (the microphone stays off).
     pub go_live_on_start: bool,
-    /// Audience sources: `ws://HOST:PORT/rooms/NAME/ws` (a `livestream-room` feed)
-    /// or `irc://HOST:PORT/#CHANNEL`.
+    /// Audience sources: `ws[s]://HOST:PORT/rooms/NAME/ws` (a `livestream-room`
+    /// feed) or `irc[s]://HOST:PORT/#CHANNEL`; the `s` forms speak TLS.
     pub interaction: Vec<String>,
+    /// A PEM file of certificate authorities that TLS audience sources trust
+    /// besides the system's: for a self-hosted server with its own authority.
+    pub interaction_ca: Option<PathBuf>,
     /// Audience events kept for games that join later.
     pub audience_history: usize,
     /// Audience events that may wait for one slow game before the least
@@ -86,6 +89,7 @@ impl Default for HostSettings {
             exit_when_empty: true,
             go_live_on_start: false,
             interaction: Vec::new(),
+            interaction_ca: None,
             audience_history: 500,
             audience_queue: 1024,
             tls_trust: TlsTrust::System,
@@ -260,10 +264,20 @@ impl HostSettings {
             .collect()
     }
 
+    /// What TLS audience sources trust: the system's authorities and
+    /// [`HostSettings::interaction_ca`].
+    pub fn source_tls(&self) -> Result<SourceTls, SettingsError> {
+        SourceTls::new(self.interaction_ca.as_deref())
+            .map_err(|err| SettingsError::Invalid(err.to_string()))
+    }
+
     /// Checks everything that can be checked before the host starts.
     pub fn validate(&self) -> Result<(), SettingsError> {
         MicSource::parse(&self.mic).map_err(SettingsError::Invalid)?;
         self.interaction_sources()?;
+        if self.interaction_ca.is_some() {
+            self.source_tls()?;
+        }
         if self.audience_history == 0 || self.audience_queue == 0 {
             return Err(SettingsError::Invalid(
                 "audience_history and audience_queue must be at least 1".into(),
@@ -342,6 +356,12 @@ mod tests {
             ..HostSettings::default()
         };
         assert!(refusal(&settings).contains("telnet"));
+        let settings = HostSettings {
+            interaction: vec!["ircs://irc.chat.twitch.tv/#c".into()],
+            interaction_ca: Some("/nonexistent/ca.pem".into()),
+            ..HostSettings::default()
+        };
+        assert!(refusal(&settings).contains("/nonexistent/ca.pem"));
     }
 
     #[test]

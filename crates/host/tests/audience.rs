@@ -1,7 +1,9 @@
 //! Audience events from a real `livestream-room` and a real ngircd reach every
 //! game connected to the real `livestream-host` (shown or hidden) exactly once
 //! and in order; a game that joins later gets the backlog first; a deletion
-//! reaches every game and leaves the history.
+//! reaches every game and leaves the history. The same over TLS (the room
+//! behind nginx terminating TLS, ngircd's TLS port), and a server whose
+//! certificate is not trusted is refused.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -12,7 +14,7 @@ use std::time::Duration;
 use livestream_interaction::{AudienceEvent, AudienceEventKind, SourceState};
 
 use livestream_testkit::{
-    AudienceLog, Ngircd, Reaped, RoomServer, post_json, private_user_dirs, sibling_binary,
+    AudienceLog, Ngircd, Reaped, RoomServer, TlsProxy, post_json, private_user_dirs, sibling_binary,
 };
 
 const HOST: &str = env!("CARGO_BIN_EXE_livestream-host");
@@ -28,6 +30,30 @@ fn ctl(socket: &Path, args: &[&str]) -> serde_json::Value {
 
 fn wait_for(what: &str, check: impl FnMut() -> bool) {
     livestream_testkit::wait_for(what, Duration::from_secs(30), check);
+}
+
+/// A headless host named `name` (its socket and log in `dir`) reading the
+/// audience `sources`, trusting the authorities in `ca` besides the system's.
+fn start_host(dir: &Path, name: &str, sources: &[String], ca: Option<&Path>) -> (Reaped, PathBuf) {
+    let socket = dir.join(name).join("host.sock");
+    let mut command = Command::new(HOST);
+    private_user_dirs(&mut command, &dir.join(name))
+        .args(["--headless", "--stay"])
+        .arg("--output")
+        .arg(format!(
+            "file:{}",
+            dir.join(format!("{name}.mkv")).display()
+        ))
+        .arg("--socket")
+        .arg(&socket)
+        .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap());
+    for source in sources {
+        command.args(["--interaction", source]);
+    }
+    if let Some(ca) = ca {
+        command.arg("--interaction-ca").arg(ca);
+    }
+    (Reaped::spawn(&mut command), socket)
 }
 
 /// A game: `livestream-testsrc` logging every audience event it receives.
@@ -124,23 +150,66 @@ impl IrcViewer {
     }
 }
 
+/// Viewers post chats "room 1" to "room 3" in `room`'s room "show"; their ids.
+fn post_room_chats(room: &RoomServer) -> Vec<String> {
+    (1..=3)
+        .map(|n| {
+            let (status, body) = post_json(
+                &room.http("/rooms/show/post"),
+                &format!(r#"{{"type":"chat","user":"ann","text":"room {n}"}}"#),
+                None,
+            );
+            assert_eq!(status, 200, "{body}");
+            body["id"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// A viewer joins `#test` on the IRC server at `port` and says "irc 1" to "irc 3".
+fn say_on_irc(port: u16) -> IrcViewer {
+    let mut viewer = IrcViewer::join(port, "bob", "#test");
+    for n in 1..=3 {
+        viewer.send(&format!("PRIVMSG #test :irc {n}"));
+    }
+    viewer
+}
+
+/// `game` got `expected` events live, each once: the room's in the order of
+/// `room_ids`, the IRC ones in the order they were said.
+fn assert_once_in_order(game: &Game, expected: usize, room_ids: &[String]) {
+    let received = game.received();
+    let ids = game.ids();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "duplicates in {ids:?}");
+    assert_eq!(received.len(), expected, "{ids:?}");
+    assert!(received.iter().all(|(backlog, _)| !backlog));
+    let from_room: Vec<_> = received
+        .iter()
+        .filter(|(_, e)| e.source == "room")
+        .map(|(_, e)| e.id.clone())
+        .collect();
+    assert_eq!(from_room, room_ids);
+    let from_irc: Vec<_> = received
+        .iter()
+        .filter(|(_, e)| e.source == "irc")
+        .filter_map(|(_, e)| chat_text(e))
+        .collect();
+    assert_eq!(from_irc, ["irc 1", "irc 2", "irc 3"]);
+}
+
 #[test]
 fn audience_reaches_every_game_once_in_order_and_late_games_get_the_backlog_first() {
     let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("run").join("host.sock");
     let irc = Ngircd::start(dir.path());
     let room =
         RoomServer::start_moderated(&sibling("livestream-room"), MOD_TOKEN, &["--burst", "50"]);
-    let _host = Reaped::spawn(
-        private_user_dirs(&mut Command::new(HOST), dir.path())
-            .args(["--headless", "--stay"])
-            .arg("--output")
-            .arg(format!("file:{}", dir.path().join("unused.mkv").display()))
-            .arg("--socket")
-            .arg(&socket)
-            .args(["--interaction", &room.source("show")])
-            .args(["--interaction", &irc.source("#test")])
-            .stderr(std::fs::File::create(dir.path().join("host.log")).unwrap()),
+    let (_host, socket) = start_host(
+        dir.path(),
+        "host",
+        &[room.source("show"), irc.source("#test")],
+        None,
     );
     let a = Game::start(dir.path(), &socket, "alpha", true);
     let b = Game::start(dir.path(), &socket, "beta", false);
@@ -155,16 +224,7 @@ fn audience_reaches_every_game_once_in_order_and_late_games_get_the_backlog_firs
     });
 
     // Events from all three kinds of source.
-    let mut room_ids = Vec::new();
-    for n in 1..=3 {
-        let (status, body) = post_json(
-            &room.http("/rooms/show/post"),
-            &format!(r#"{{"type":"chat","user":"ann","text":"room {n}"}}"#),
-            None,
-        );
-        assert_eq!(status, 200, "{body}");
-        room_ids.push(body["id"].as_str().unwrap().to_owned());
-    }
+    let mut room_ids = post_room_chats(&room);
     let (status, body) = post_json(
         &room.http("/rooms/show/post"),
         r#"{"type":"gift","user":"ann","gift":"rose","count":2}"#,
@@ -172,10 +232,7 @@ fn audience_reaches_every_game_once_in_order_and_late_games_get_the_backlog_firs
     );
     assert_eq!(status, 200, "{body}");
     room_ids.push(body["id"].as_str().unwrap().to_owned());
-    let mut viewer = IrcViewer::join(irc.port, "bob", "#test");
-    for n in 1..=3 {
-        viewer.send(&format!("PRIVMSG #test :irc {n}"));
-    }
+    let _viewer = say_on_irc(irc.port);
     let said = ctl(&socket, &["say", "--user", "sam", "from the desk"]);
     let ctl_id = said["id"].as_str().unwrap().to_owned();
 
@@ -184,28 +241,8 @@ fn audience_reaches_every_game_once_in_order_and_late_games_get_the_backlog_firs
         a.received().len() >= expected && b.received().len() >= expected
     });
     for game in [&a, &b] {
-        let received = game.received();
-        let ids = game.ids();
-        let mut unique = ids.clone();
-        unique.sort();
-        unique.dedup();
-        assert_eq!(unique.len(), ids.len(), "duplicates in {ids:?}");
-        assert_eq!(received.len(), expected, "{ids:?}");
-        assert!(received.iter().all(|(backlog, _)| !backlog));
-        // Each source's events in the order they were made.
-        let from_room: Vec<_> = received
-            .iter()
-            .filter(|(_, e)| e.source == "room")
-            .map(|(_, e)| e.id.clone())
-            .collect();
-        assert_eq!(from_room, room_ids);
-        let from_irc: Vec<_> = received
-            .iter()
-            .filter(|(_, e)| e.source == "irc")
-            .filter_map(|(_, e)| chat_text(e))
-            .collect();
-        assert_eq!(from_irc, ["irc 1", "irc 2", "irc 3"]);
-        assert!(ids.contains(&ctl_id));
+        assert_once_in_order(game, expected, &room_ids);
+        assert!(game.ids().contains(&ctl_id));
     }
     assert_eq!(
         a.ids(),
@@ -269,4 +306,49 @@ fn audience_reaches_every_game_once_in_order_and_late_games_get_the_backlog_firs
     assert_eq!(sources[0].events, 5, "4 posts and 1 deletion: {status:?}");
     assert_eq!(sources[1].events, 3, "{status:?}");
     assert_eq!(status.audience.history, 8, "{status:?}");
+}
+
+#[test]
+fn tls_sources_deliver_once_in_order_and_an_untrusted_server_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let irc = Ngircd::start_with_tls(dir.path());
+    let room = RoomServer::start(&sibling("livestream-room"), &["--burst", "50"]);
+    let proxy = TlsProxy::start(&dir.path().join("proxy"), &room.address);
+    // Both servers' authorities in one file, as a CA bundle is.
+    let (_, irc_ca) = irc.tls.as_ref().unwrap();
+    let bundle = dir.path().join("authorities.pem");
+    let read = |path: &Path| std::fs::read(path).unwrap();
+    std::fs::write(&bundle, [read(irc_ca), read(&proxy.ca)].concat()).unwrap();
+    let sources = [proxy.wss_url("/rooms/show/ws"), irc.tls_source("#test")];
+    let (_trusting, socket) = start_host(dir.path(), "trusting", &sources, Some(&bundle));
+    let (_untrusting, untrusting) = start_host(dir.path(), "untrusting", &sources, None);
+    let game = Game::start(dir.path(), &socket, "alpha", true);
+    wait_for("the game and both TLS sources connected", || {
+        livestream_testkit::try_status(Path::new(HOST), &socket).is_ok_and(|status| {
+            status.games.len() == 1
+                && status.audience.sources.len() == 2
+                && status
+                    .audience
+                    .sources
+                    .iter()
+                    .all(|s| s.state == SourceState::Connected && s.warning.is_none())
+        })
+    });
+
+    let room_ids = post_room_chats(&room);
+    let _viewer = say_on_irc(irc.port);
+    wait_for("every event at the game", || game.received().len() >= 6);
+    assert_once_in_order(&game, 6, &room_ids);
+
+    // The host not told the authority refuses both servers, and says why.
+    wait_for("both sources refused for their certificates", || {
+        livestream_testkit::try_status(Path::new(HOST), &untrusting).is_ok_and(|status| {
+            status.audience.sources.len() == 2
+                && status.audience.sources.iter().all(|s| {
+                    s.events == 0
+                        && matches!(&s.state, SourceState::Reconnecting { reason, .. }
+                        if reason.contains("is not from a trusted authority"))
+                })
+        })
+    });
 }

@@ -16,6 +16,7 @@ use livestream_host::audience::Audience;
 use livestream_host::children::Children;
 use livestream_host::ctl::PendingCtl;
 use livestream_host::lifecycle::TerminationRequested;
+use livestream_host::liveness::GameLiveness;
 use livestream_host::media_backend::{MediaBackend, SharedPayload, StreamCounters, StreamSink};
 use livestream_host::settings::HostSettings;
 use livestream_host::{HostParts, HostPlugin};
@@ -143,7 +144,12 @@ impl Stepper {
         let user_config = dir.path().join("config/bevy_livestream/host.ron");
         let (ctl, ctl_requests) = crossbeam_channel::unbounded();
         let media = Recorder::default();
-        let audience = Audience::start(&[], settings.audience_history, settings.audience_queue);
+        let audience = Audience::start(
+            &[],
+            &settings.source_tls().unwrap(),
+            settings.audience_history,
+            settings.audience_queue,
+        );
         let host = HostPlugin::with_parts(HostParts {
             settings,
             server,
@@ -283,6 +289,24 @@ impl ScriptedGame {
             self.received.push(envelope.message);
         }
         self.received.len() > before
+    }
+
+    /// Answers the host's pings that arrived since the last poll, as a
+    /// game's loop does; how many it answered.
+    fn answer_pings(&mut self) -> usize {
+        let before = self.received.len();
+        self.poll();
+        let nonces: Vec<u64> = self.received[before..]
+            .iter()
+            .filter_map(|message| match message {
+                HostMessage::Ping { nonce } => Some(*nonce),
+                _ => None,
+            })
+            .collect();
+        for &nonce in &nonces {
+            self.send(GameMessage::Pong { nonce });
+        }
+        nonces.len()
     }
 
     /// The latest media request the host made.
@@ -634,6 +658,36 @@ fn a_game_that_disappears_is_removed_and_the_host_exits_when_none_is_left() {
     host.step_until("the host exits", |host| host.app.should_exit().is_some());
     assert_eq!(host.app.should_exit(), Some(AppExit::Success));
     assert_eq!(host.media.get().stops, 1, "the stream was stopped cleanly");
+}
+
+#[test]
+fn a_game_that_answers_nothing_is_disconnected_and_one_that_answers_stays() {
+    let mut host = Stepper::with(|settings| settings.exit_when_empty = false);
+    host.app.insert_resource(GameLiveness {
+        ping_after: Duration::from_millis(100),
+        silence_limit: Duration::from_secs(2),
+    });
+    let mute = host.connect("mute");
+    let mut alive = host.connect("alive");
+    let mut pings = 0;
+    host.step_until("the mute game disconnected", |host| {
+        pings += alive.answer_pings();
+        host.status().game_names() == ["alive"]
+    });
+    assert!(
+        pings >= 3,
+        "the answering game was pinged all along: {pings}"
+    );
+    host.step_until("the mute game's socket closed", |_| {
+        matches!(mute.link.try_recv(), Some(LinkEvent::Closed(_))) || mute.link.is_closed()
+    });
+    // The one that answers stays, past the silence limit again.
+    let stays_until = Instant::now() + Duration::from_secs(3);
+    host.step_until("the answering game kept past the limit", |host| {
+        alive.answer_pings();
+        assert_eq!(host.status().game_names(), ["alive"]);
+        Instant::now() >= stays_until
+    });
 }
 
 #[test]

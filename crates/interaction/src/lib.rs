@@ -18,7 +18,9 @@ pub mod source;
 pub use delivery::{DeliveryQueue, DeliveryStats};
 pub use history::{History, HistoryStats, Inserted};
 pub use livestream_protocol::{AudienceEvent, AudienceEventKind, AudienceUser};
-pub use source::{AudienceSource, SourceSpec, SourceState, SourceStatus, SpecError};
+pub use source::{
+    AudienceSource, SourceSpec, SourceState, SourceStatus, SourceTls, SpecError, TlsSetupError,
+};
 
 #[cfg(test)]
 mod tests {

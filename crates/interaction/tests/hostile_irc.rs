@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use livestream_interaction::{AudienceSource, SourceState};
+use livestream_interaction::{AudienceSource, SourceState, SourceTls};
 
 /// Waits for `done` up to `limit` (a condition, polled).
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
@@ -44,6 +44,7 @@ fn irc_source(port: u16) -> AudienceSource {
     let (events, _) = crossbeam_channel::unbounded();
     AudienceSource::start(
         format!("irc://127.0.0.1:{port}/#game").parse().unwrap(),
+        &SourceTls::new(None).unwrap(),
         events,
     )
 }

@@ -14,18 +14,22 @@ use tracing::{debug, info};
 use crate::Config;
 use crate::auth::{self, AuthError, ModToken};
 use crate::events::{self, Refusal};
-use crate::limits::{ClientKey, MODERATION_RATE, ROOM_CREATION_RATE, RateLimiter};
+use crate::limits::{
+    ClientKey, MODERATION_RATE, ROOM_CREATION_RATE, RateLimiter, VIEWER_TOKEN_RATE,
+};
 use crate::rooms::{EventIds, PublishError, RoomName, Rooms};
+use crate::viewers::{NoRandomness, ViewerId, ViewerTokens};
 
 /// Largest post or moderator action accepted, in bytes of JSON.
 pub const MAX_BODY_BYTES: usize = 4 * 1024;
 /// Most rate-limit buckets kept (viewers and addresses together).
 const MAX_BUCKETS: usize = 65_536;
 
-/// Who a post is charged to: the viewer in the room, and the client it came from.
+/// Who a post is charged to: the viewer in the room (by the token the
+/// server gave them, never by the name they type), and the client it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Poster {
-    Viewer { room: RoomName, user_id: String },
+    Viewer { room: RoomName, viewer: ViewerId },
     Client(ClientKey),
 }
 
@@ -41,6 +45,10 @@ pub enum SubmitError {
     /// Well-formed but not acceptable.
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// A viewer token this run did not issue (a made-up one, or one from
+    /// before a restart).
+    #[error("unknown viewer token: get a new one with POST /viewers")]
+    UnknownViewer,
     /// The viewer or their address posted too much; try again after this long.
     #[error("too many posts; try again in {} s", retry_after_secs(*.0))]
     RateLimited(Duration),
@@ -50,6 +58,9 @@ pub enum SubmitError {
     /// Moderator only.
     #[error(transparent)]
     Unauthorized(#[from] AuthError),
+    /// The OS gave no random numbers for a viewer token.
+    #[error(transparent)]
+    NoRandomness(#[from] NoRandomness),
 }
 
 /// Whole seconds to wait, rounded up and at least 1 (for `Retry-After`).
@@ -63,6 +74,9 @@ pub struct App {
     /// The rooms, their histories and feeds.
     pub rooms: Rooms,
     limiter: Mutex<RateLimiter<Poster>>,
+    viewers: ViewerTokens,
+    /// Viewer tokens issued per client.
+    viewer_limiter: Mutex<RateLimiter<ClientKey>>,
     /// Moderation attempts per client: guessing the token is slow.
     mod_limiter: Mutex<RateLimiter<ClientKey>>,
     /// Rooms made per client: made-up names by the thousand are refused.
@@ -77,39 +91,71 @@ pub struct App {
 
 impl App {
     /// Fresh state for a server run.
-    pub fn new(config: Config, shutdown: watch::Receiver<bool>) -> Self {
-        Self {
+    pub fn new(config: Config, shutdown: watch::Receiver<bool>) -> Result<Self, NoRandomness> {
+        Ok(Self {
             rooms: Rooms::new(EventIds::for_this_run(), config.history, config.rooms),
             limiter: Mutex::new(RateLimiter::new(config.rate, MAX_BUCKETS)),
+            viewers: ViewerTokens::for_this_run()?,
+            viewer_limiter: Mutex::new(RateLimiter::new(VIEWER_TOKEN_RATE, MAX_BUCKETS)),
             mod_limiter: Mutex::new(RateLimiter::new(MODERATION_RATE, MAX_BUCKETS)),
             creation_limiter: Mutex::new(RateLimiter::new(ROOM_CREATION_RATE, MAX_BUCKETS)),
             mod_token: config.mod_token,
             public_origin: config.public_origin,
             shutdown,
             lagged_feeds: AtomicU64::new(0),
-        }
+        })
     }
 
-    /// Accepts a viewer's post (JSON [`ViewerPost`]) sent from `from`.
+    /// A new viewer token for a client at `from` (a few per client, then
+    /// rate-limited).
+    pub fn new_viewer(&self, from: IpAddr) -> Result<String, SubmitError> {
+        self.viewer_limiter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .admit(&[from.into()], Instant::now())
+            .map_err(SubmitError::RateLimited)?;
+        Ok(self.viewers.issue()?)
+    }
+
+    /// The viewer a token names; a token this run did not issue is refused.
+    pub fn viewer(&self, token: &str) -> Result<ViewerId, SubmitError> {
+        self.viewers.verify(token).ok_or(SubmitError::UnknownViewer)
+    }
+
+    /// Accepts a viewer's post (JSON [`ViewerPost`]) sent from `from`, by
+    /// the `viewer` its token names, if any: it is charged to that viewer
+    /// and to the client. Without a token, only the client's allowance
+    /// applies and the name typed is all there is to the poster.
     pub fn post(
         &self,
         room: &RoomName,
         from: IpAddr,
+        viewer: Option<ViewerId>,
         body: &[u8],
     ) -> Result<PostAccepted, SubmitError> {
         let post: ViewerPost = parse(body)?;
-        let event = events::from_post(&post, now_ms())?;
-        let posters = [
-            Poster::Viewer {
-                room: room.clone(),
-                user_id: event.user.id.clone(),
-            },
-            Poster::Client(from.into()),
-        ];
+        let mut event = events::from_post(&post, now_ms())?;
+        let client = Poster::Client(from.into());
+        let charged = match viewer {
+            Some(viewer) => {
+                // Games and moderators tell viewers apart by this id, so
+                // two people typing the same name stay two viewers; no
+                // typed name makes an id with this prefix (`room:NAME`).
+                event.user.id = format!("room-viewer:{viewer}");
+                vec![
+                    Poster::Viewer {
+                        room: room.clone(),
+                        viewer,
+                    },
+                    client,
+                ]
+            }
+            None => vec![client],
+        };
         self.limiter
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .admit(&posters, Instant::now())
+            .admit(&charged, Instant::now())
             .map_err(SubmitError::RateLimited)?;
         self.may_make(room, from)?;
         let event = self.rooms.publish(room, event)?;
@@ -198,7 +244,7 @@ mod tests {
             mod_token: token.and_then(|token| ModToken::new(token.into())),
             ..Config::default()
         };
-        App::new(config, watch::channel(false).1)
+        App::new(config, watch::channel(false).1).unwrap()
     }
 
     const HOME: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -217,10 +263,10 @@ mod tests {
         let app = app(5, None);
         let lobby = RoomName::parse("lobby").unwrap();
         let chat = br#"{"type":"chat","user":"ann","text":"hi"}"#;
-        let accepted = app.post(&lobby, HOME, chat).unwrap();
+        let accepted = app.post(&lobby, HOME, None, chat).unwrap();
         assert_eq!(app.rooms.events_after(&lobby, None)[0].id, accepted.id);
         assert!(matches!(
-            app.post(&lobby, HOME, b"{"),
+            app.post(&lobby, HOME, None, b"{"),
             Err(SubmitError::Malformed(_))
         ));
         let big = format!(
@@ -228,12 +274,12 @@ mod tests {
             "x".repeat(MAX_BODY_BYTES)
         );
         assert!(matches!(
-            app.post(&lobby, HOME, big.as_bytes()),
+            app.post(&lobby, HOME, None, big.as_bytes()),
             Err(SubmitError::TooLarge)
         ));
         let gift = br#"{"type":"gift","user":"ann","gift":"yacht"}"#;
         assert!(matches!(
-            app.post(&lobby, HOME, gift),
+            app.post(&lobby, HOME, None, gift),
             Err(SubmitError::Refused(_))
         ));
     }
@@ -242,19 +288,72 @@ mod tests {
     fn viewers_and_addresses_are_limited_separately() {
         let app = app(2, None);
         let lobby = RoomName::parse("lobby").unwrap();
-        let from = |user: &str| format!(r#"{{"type":"like","user":"{user}","count":50}}"#);
-        assert!(app.post(&lobby, HOME, from("ann").as_bytes()).is_ok());
-        assert!(app.post(&lobby, HOME, from("ann").as_bytes()).is_ok());
-        // Ann is out of posts, from anywhere; her address is too, for anyone.
+        let like = |user: &str| format!(r#"{{"type":"like","user":"{user}","count":50}}"#);
+        let ann = app.viewer(&app.new_viewer(HOME).unwrap()).unwrap();
+        let mallory = app.viewer(&app.new_viewer(AWAY).unwrap()).unwrap();
+        let a1 = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1));
+        let a2 = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 2));
+        assert!(
+            app.post(&lobby, a1, Some(ann), like("ann").as_bytes())
+                .is_ok()
+        );
+        assert!(
+            app.post(&lobby, a2, Some(ann), like("ann").as_bytes())
+                .is_ok()
+        );
+        // Ann is out of posts, from any address.
         assert!(matches!(
-            app.post(&lobby, AWAY, from("ann").as_bytes()),
+            app.post(&lobby, AWAY, Some(ann), like("ann").as_bytes()),
             Err(SubmitError::RateLimited(_))
         ));
+        // Posting under her name spends the poster's allowance, not hers:
+        // mallory is limited as mallory, and the events are told apart.
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let accepted = app.post(&lobby, AWAY, Some(mallory), like("ann").as_bytes());
+            ids.push(accepted.unwrap().id);
+        }
         assert!(matches!(
-            app.post(&lobby, HOME, from("bob").as_bytes()),
+            app.post(&lobby, HOME, Some(mallory), like("ann").as_bytes()),
             Err(SubmitError::RateLimited(_))
         ));
-        assert!(app.post(&lobby, AWAY, from("bob").as_bytes()).is_ok());
+        let events = app.rooms.events_after(&lobby, None);
+        let user_of = |id: &str| events.iter().find(|e| e.id == id).unwrap().user.id.clone();
+        assert_ne!(
+            user_of(&ids[0]),
+            events[0].user.id,
+            "same name, other viewer"
+        );
+        assert_eq!(events[0].user.display_name, "ann");
+        // An address that is out of posts is out for everyone posting from it.
+        assert!(matches!(
+            app.post(&lobby, AWAY, None, like("bob").as_bytes()),
+            Err(SubmitError::RateLimited(_))
+        ));
+        assert!(app.post(&lobby, HOME, None, like("bob").as_bytes()).is_ok());
+        // No typed name gives a token viewer's id.
+        let posing = format!("viewer:{}", &user_of(&ids[0])["room-viewer:".len()..]);
+        assert!(
+            app.post(&lobby, HOME, None, like(&posing).as_bytes())
+                .is_ok()
+        );
+        let last = app.rooms.events_after(&lobby, None).pop().unwrap();
+        assert_ne!(last.user.id, user_of(&ids[0]));
+    }
+
+    #[test]
+    fn made_up_viewer_tokens_are_refused_and_tokens_are_limited_per_client() {
+        let app = app(5, None);
+        assert!(matches!(
+            app.viewer("0123.4567"),
+            Err(SubmitError::UnknownViewer)
+        ));
+        let issued = (0..100).filter(|_| app.new_viewer(AWAY).is_ok()).count();
+        assert_eq!(issued, 20, "the burst of tokens per client");
+        assert!(
+            app.new_viewer(HOME).is_ok(),
+            "another client is not limited"
+        );
     }
 
     #[test]
@@ -264,13 +363,13 @@ mod tests {
         let made = (0..100)
             .filter(|n| {
                 let room = RoomName::parse(&format!("r{n}")).unwrap();
-                app.post(&room, AWAY, chat).is_ok()
+                app.post(&room, AWAY, None, chat).is_ok()
             })
             .count();
         assert_eq!(made, 10, "the burst of room creation");
         let r0 = RoomName::parse("r0").unwrap();
         for _ in 0..20 {
-            assert!(app.post(&r0, AWAY, chat).is_ok(), "an existing room");
+            assert!(app.post(&r0, AWAY, None, chat).is_ok(), "an existing room");
         }
         // Another client makes its own; a feed counts as making one too.
         let fresh = RoomName::parse("fresh").unwrap();

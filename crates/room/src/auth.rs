@@ -35,11 +35,38 @@ impl fmt::Debug for ModToken {
     }
 }
 
+/// A moderator token read from the first line of a file (the way to keep it
+/// out of argv and the environment), and a warning when users other than
+/// the owner may read that file.
+pub fn read_token_file(path: &std::path::Path) -> Result<(ModToken, Option<String>), String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let text = std::fs::read_to_string(path).map_err(|err| {
+        format!(
+            "cannot read the moderator token file {}: {err}",
+            path.display()
+        )
+    })?;
+    let token = ModToken::new(text.lines().next().unwrap_or_default().to_owned())
+        .ok_or_else(|| format!("the moderator token file {} is empty", path.display()))?;
+    let mode = std::fs::metadata(path)
+        .map_err(|err| format!("cannot read {}: {err}", path.display()))?
+        .permissions()
+        .mode();
+    let warning = (mode & 0o077 != 0).then(|| {
+        format!(
+            "the moderator token file {} can be read by other users; make it yours alone: chmod 600 '{}'",
+            path.display(),
+            path.display()
+        )
+    });
+    Ok((token, warning))
+}
+
 /// Why a moderator request was not let in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     /// The server was started without a token.
-    #[error("moderation is disabled on this server (start it with --mod-token)")]
+    #[error("moderation is disabled on this server (start it with --mod-token-file)")]
     Disabled,
     /// No `Authorization: Bearer` header.
     #[error("moderation needs an `Authorization: Bearer TOKEN` header")]
@@ -65,6 +92,24 @@ pub fn check(expected: Option<&ModToken>, authorization: Option<&str>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_file_is_read_and_one_others_can_read_is_warned_about() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "s3cret\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (token, warning) = read_token_file(&path).unwrap();
+        assert!(token.matches("s3cret"));
+        assert_eq!(warning, None);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (_, warning) = read_token_file(&path).unwrap();
+        assert!(warning.unwrap().contains("chmod 600"));
+        std::fs::write(&path, "\n").unwrap();
+        assert!(read_token_file(&path).unwrap_err().contains("is empty"));
+        assert!(read_token_file(&dir.path().join("missing")).is_err());
+    }
 
     #[test]
     fn only_the_right_bearer_token_passes() {

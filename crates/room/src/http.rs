@@ -13,11 +13,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use livestream_interaction::AudienceEvent;
 use livestream_interaction::room_api::PostAccepted;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::{App, SubmitError, retry_after_secs};
 use crate::auth::AuthError;
-use crate::cross_site::{CrossSite, check_post};
+use crate::cross_site::{CrossSite, check_origin, check_post};
 use crate::events::{GIFTS, Gift};
 use crate::rooms::{PublishError, RoomName};
 
@@ -55,9 +55,13 @@ impl ApiError {
             Self::Submit(error) => match error {
                 SubmitError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
                 SubmitError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-                SubmitError::Publish(PublishError::TooManyRooms) => StatusCode::SERVICE_UNAVAILABLE,
+                SubmitError::Publish(PublishError::TooManyRooms) | SubmitError::NoRandomness(_) => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
                 SubmitError::Publish(PublishError::NoSuchRoom) => StatusCode::NOT_FOUND,
-                SubmitError::Unauthorized(AuthError::Missing) => StatusCode::UNAUTHORIZED,
+                SubmitError::UnknownViewer | SubmitError::Unauthorized(AuthError::Missing) => {
+                    StatusCode::UNAUTHORIZED
+                }
                 SubmitError::Unauthorized(AuthError::Disabled | AuthError::Wrong) => {
                     StatusCode::FORBIDDEN
                 }
@@ -115,7 +119,32 @@ pub async fn gifts() -> Json<&'static [Gift]> {
     Json(&GIFTS)
 }
 
-/// `POST /rooms/{room}/post`: a viewer's [`ViewerPost`](livestream_interaction::room_api::ViewerPost).
+/// The header a viewer's HTTP post carries its viewer token in.
+pub const VIEWER_HEADER: &str = "x-viewer-token";
+
+/// What `POST /viewers` answers.
+#[derive(Debug, Serialize)]
+pub struct NewViewer {
+    /// The token: sent with each post (the [`VIEWER_HEADER`] header, or
+    /// `?viewer=` on the feed's URL).
+    pub viewer: String,
+}
+
+/// `POST /viewers`: a viewer token, which the viewer's posts are charged to
+/// (the viewer page gets one when it opens).
+pub async fn new_viewer(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Json<NewViewer>, ApiError> {
+    check_origin(&headers, app.public_origin.as_deref())?;
+    Ok(Json(NewViewer {
+        viewer: app.new_viewer(peer.ip())?,
+    }))
+}
+
+/// `POST /rooms/{room}/post`: a viewer's [`ViewerPost`](livestream_interaction::room_api::ViewerPost),
+/// with the viewer's token in [`VIEWER_HEADER`] (optional).
 pub async fn post(
     State(app): State<Arc<App>>,
     Path(room): Path<String>,
@@ -125,7 +154,11 @@ pub async fn post(
 ) -> Result<Json<PostAccepted>, ApiError> {
     let room = room_name(&room)?;
     check_post(&headers, app.public_origin.as_deref())?;
-    Ok(Json(app.post(&room, peer.ip(), &body?)?))
+    let viewer = headers
+        .get(VIEWER_HEADER)
+        .map(|token| app.viewer(token.to_str().unwrap_or_default()))
+        .transpose()?;
+    Ok(Json(app.post(&room, peer.ip(), viewer, &body?)?))
 }
 
 /// `POST /rooms/{room}/moderate`: a [`ModeratorAction`](livestream_interaction::room_api::ModeratorAction),

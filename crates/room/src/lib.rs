@@ -32,10 +32,11 @@ mod http;
 mod limits;
 mod page;
 mod rooms;
+mod viewers;
 mod ws;
 
 pub use app::App;
-pub use auth::ModToken;
+pub use auth::{ModToken, read_token_file};
 pub use connections::ConnectionLimits;
 pub use limits::Rate;
 pub use rooms::{RoomName, RoomPolicy};
@@ -86,6 +87,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/", get(page::index))
         .route("/healthz", get(http::healthz))
         .route("/gifts", get(http::gifts))
+        .route("/viewers", post(http::new_viewer))
         .route("/assets/viewer.js", get(page::viewer_js))
         .route("/assets/viewer.css", get(page::viewer_css))
         .route("/rooms/{room}", get(page::viewer))
@@ -113,7 +115,7 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     let limits = config.connections;
     let trusted_proxies = config.trusted_proxies.clone().into();
-    let app = Arc::new(App::new(config, stopped));
+    let app = Arc::new(App::new(config, stopped).map_err(std::io::Error::other)?);
     let stop_on_shutdown = {
         let stop = stop.clone();
         async move {

@@ -48,6 +48,14 @@ pub struct Rate {
     burst: f64,
 }
 
+/// Viewer tokens one client may get: 20 at once (a household, a classroom
+/// behind one address), then one every 3 s. Minting tokens to get fresh
+/// allowances still meets the client's own posting allowance.
+pub const VIEWER_TOKEN_RATE: Rate = Rate {
+    per_second: 1.0 / 3.0,
+    burst: 20.0,
+};
+
 /// Posts allowed per viewer and per client by default: 5 at once, then 2 a second.
 pub const POSTING_RATE: Rate = Rate {
     per_second: 2.0,

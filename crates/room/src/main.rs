@@ -6,10 +6,13 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
-use livestream_room::{Config, ConnectionLimits, ModToken, Rate, RoomName, RoomPolicy};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser};
+use livestream_room::{
+    Config, ConnectionLimits, ModToken, Rate, RoomName, RoomPolicy, read_token_file,
+};
 use tokio::signal::unix::{SignalKind, signal};
-use tracing::error;
+use tracing::{error, warn};
 use tracing_subscriber::EnvFilter;
 
 /// A small self-hostable audience room server: viewers chat, send gifts and
@@ -23,10 +26,21 @@ struct Cli {
     /// Events kept per room for replay.
     #[arg(long, default_value_t = 500)]
     history: usize,
-    /// Moderator token (`Authorization: Bearer TOKEN`); without one,
-    /// moderation is refused.
-    #[arg(long, env = "LIVESTREAM_ROOM_MOD_TOKEN", hide_env_values = true)]
+    /// Moderator token (`Authorization: Bearer TOKEN`), from the
+    /// environment only: as an argument (refused) it would show to every
+    /// user of the machine. Without one (or --mod-token-file), moderation
+    /// is refused.
+    #[arg(
+        long,
+        env = "LIVESTREAM_ROOM_MOD_TOKEN",
+        hide_env_values = true,
+        hide = true
+    )]
     mod_token: Option<String>,
+    /// A file (yours alone: chmod 600) whose first line is the moderator
+    /// token (`Authorization: Bearer TOKEN`); it wins over the variable.
+    #[arg(long, value_name = "FILE")]
+    mod_token_file: Option<std::path::PathBuf>,
     /// The origin viewers' pages come from when the server sits behind a
     /// proxy (`https://chat.example`); other sites' pages are refused.
     /// Default: the address the server is reached at.
@@ -75,7 +89,18 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(Cli::parse()).await {
+    let matches = Cli::command().get_matches();
+    if matches.value_source("mod_token") == Some(ValueSource::CommandLine) {
+        error!(
+            "--mod-token on the command line is shown to every user of the machine: use --mod-token-file FILE or LIVESTREAM_ROOM_MOD_TOKEN"
+        );
+        return ExitCode::FAILURE;
+    }
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    };
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             error!("{message}");
@@ -98,10 +123,20 @@ async fn run(cli: Cli) -> Result<(), String> {
         ..ConnectionLimits::default()
     };
     allow_open_files(connections.max_connections)?;
+    let mod_token = match &cli.mod_token_file {
+        Some(path) => {
+            let (token, warning) = read_token_file(path)?;
+            if let Some(warning) = warning {
+                warn!("{warning}");
+            }
+            Some(token)
+        }
+        None => cli.mod_token.and_then(ModToken::new),
+    };
     let config = Config {
         history: cli.history,
         rate,
-        mod_token: cli.mod_token.and_then(ModToken::new),
+        mod_token,
         public_origin: cli.public_origin,
         rooms: RoomPolicy {
             listed: cli.rooms,

@@ -1,7 +1,8 @@
-//! A room's feed over WebSocket (`GET /rooms/{room}/ws?after=ID`): the
-//! stored events after `ID`, then every new one, each a [`FeedFrame`] text
-//! message; the client may post [`ViewerPost`]s on the same socket and gets
-//! a [`FeedFrame::Error`] for each one refused.
+//! A room's feed over WebSocket (`GET /rooms/{room}/ws?after=ID&viewer=TOKEN`):
+//! the stored events after `ID`, then every new one, each a [`FeedFrame`]
+//! text message; the client may post [`ViewerPost`]s on the same socket (as
+//! the viewer `TOKEN` names, when given) and gets a [`FeedFrame::Error`] for
+//! each one refused.
 //!
 //! [`ViewerPost`]: livestream_interaction::room_api::ViewerPost
 
@@ -22,8 +23,9 @@ use tracing::{debug, warn};
 use crate::app::App;
 use crate::connections::ConnectionSlot;
 use crate::cross_site::check_origin;
-use crate::http::{After, ApiError, room_name};
+use crate::http::{ApiError, room_name};
 use crate::rooms::RoomName;
+use crate::viewers::ViewerId;
 
 /// Largest WebSocket message read at all; larger ones break the connection.
 /// Posts are limited further (to `MAX_BODY_BYTES`) with a refusal instead,
@@ -39,13 +41,28 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 /// A feed that has sent nothing, not even a pong, for this long is closed:
 /// its client is gone or never meant to read.
 const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+/// How long a feed the server closes waits for its client's close reply,
+/// reading (and dropping) what the client still sends: closing the TCP
+/// connection with unread bytes in it (a pong) would reset it, and the
+/// client would lose the last events and the close frame it has not read yet.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
-/// `GET /rooms/{room}/ws?after=ID`: subscribes (before the upgrade, so no
-/// event can slip between the replay and the live feed) and upgrades.
+/// Where a feed resumes, and who posts on it.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct FeedQuery {
+    /// The last event id the reader has; absent for everything stored.
+    pub after: Option<String>,
+    /// The viewer token (`POST /viewers`) posts on this socket are charged to.
+    pub viewer: Option<String>,
+}
+
+/// `GET /rooms/{room}/ws?after=ID&viewer=TOKEN`: checks the viewer token,
+/// subscribes (before the upgrade, so no event can slip between the replay
+/// and the live feed) and upgrades.
 pub async fn feed(
     State(app): State<Arc<App>>,
     Path(room): Path<String>,
-    Query(after): Query<After>,
+    Query(query): Query<FeedQuery>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     slot: Option<Extension<ConnectionSlot>>,
     headers: HeaderMap,
@@ -53,12 +70,18 @@ pub async fn feed(
 ) -> Result<Response, ApiError> {
     let room = room_name(&room)?;
     check_origin(&headers, app.public_origin.as_deref())?;
-    let (backlog, events) = app.open_feed(&room, peer.ip(), after.after.as_deref())?;
+    let viewer = query
+        .viewer
+        .as_deref()
+        .map(|token| app.viewer(token))
+        .transpose()?;
+    let (backlog, events) = app.open_feed(&room, peer.ip(), query.after.as_deref())?;
     debug!(%room, %peer, replayed = backlog.len(), "feed opened");
     let session = Session {
         app,
         room,
         peer,
+        viewer,
         _slot: slot.map(|Extension(slot)| slot),
     };
     Ok(upgrade
@@ -83,6 +106,8 @@ struct Session {
     app: Arc<App>,
     room: RoomName,
     peer: SocketAddr,
+    /// Who posts on this socket, when the client gave a token.
+    viewer: Option<ViewerId>,
     /// The connection's place among the server's (freed when the feed ends).
     _slot: Option<ConnectionSlot>,
 }
@@ -141,19 +166,25 @@ impl Session {
                 code,
                 reason: reason.into(),
             }));
-            send_message(&mut socket, close).await;
+            if send_message(&mut socket, close).await == Next::Continue {
+                await_close_reply(&mut socket).await;
+            }
         }
         debug!(room = %self.room, peer = %self.peer, ?next, "feed closed");
     }
 
     async fn on_message(&self, socket: &mut WebSocket, message: Message) -> Next {
         let refusal = match message {
-            Message::Text(text) => match self.app.post(&self.room, self.peer.ip(), text.as_bytes())
-            {
-                // The event itself comes back on the feed.
-                Ok(_) => return Next::Continue,
-                Err(error) => error.to_string(),
-            },
+            Message::Text(text) => {
+                match self
+                    .app
+                    .post(&self.room, self.peer.ip(), self.viewer, text.as_bytes())
+                {
+                    // The event itself comes back on the feed.
+                    Ok(_) => return Next::Continue,
+                    Err(error) => error.to_string(),
+                }
+            }
             Message::Binary(_) => {
                 "binary messages are not accepted: send a ViewerPost as JSON text".to_owned()
             }
@@ -171,6 +202,19 @@ impl Session {
             "fell behind; reconnect with ?after=LAST_ID",
         )
     }
+}
+
+/// Reads until the client answers a close frame (or goes), for at most
+/// [`CLOSE_GRACE`]: the closing handshake the server started.
+async fn await_close_reply(socket: &mut WebSocket) {
+    let replied = async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_GRACE, replied).await;
 }
 
 /// Sends one frame; [`Next::End`] when the peer is gone.

@@ -8,9 +8,11 @@
 mod disk;
 pub mod mp4;
 mod nginx;
+mod tls_proxy;
 
 pub use disk::SmallDisk;
 pub use nginx::{IngestOptions, NginxRtmp};
+pub use tls_proxy::TlsProxy;
 
 use std::ffi::OsStr;
 use std::io::Read;
@@ -266,30 +268,58 @@ pub struct Ngircd {
     _process: Reaped,
     /// Its port.
     pub port: u16,
+    /// Its TLS port and the authority its certificate is from, when started
+    /// with [`Ngircd::start_with_tls`].
+    pub tls: Option<(u16, PathBuf)>,
 }
 
 impl Ngircd {
     /// Starts it on a free port, logging to `dir`, and waits until it accepts connections.
     pub fn start(dir: &Path) -> Self {
+        Self::launch(dir, false)
+    }
+
+    /// [`Ngircd::start`], also serving `ircs://` on another free port with a
+    /// certificate from a private authority.
+    pub fn start_with_tls(dir: &Path) -> Self {
+        Self::launch(dir, true)
+    }
+
+    fn launch(dir: &Path, tls: bool) -> Self {
         let port = free_port();
         let log = std::fs::File::create(dir.join("ngircd.log")).expect("ngircd log");
-        let process = Reaped::spawn(
-            Command::new(script("ngircd.sh"))
-                .arg(dir.join("ngircd"))
-                .arg(port.to_string())
-                .stdout(Stdio::null())
-                .stderr(log),
-        );
+        let tls_port = tls.then(free_port);
+        let mut command = Command::new(script("ngircd.sh"));
+        command
+            .arg(dir.join("ngircd"))
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(log);
+        if let Some(tls_port) = tls_port {
+            command.args(["--tls", &tls_port.to_string()]);
+        }
+        let process = Reaped::spawn(&mut command);
         wait_for_port(port, "ngircd");
+        let tls = tls_port.map(|tls_port| {
+            wait_for_port(tls_port, "ngircd's TLS port");
+            (tls_port, dir.join("ngircd/tls/ca.pem"))
+        });
         Self {
             _process: process,
             port,
+            tls,
         }
     }
 
     /// The `--interaction` spec of one of its channels.
     pub fn source(&self, channel: &str) -> String {
         format!("irc://127.0.0.1:{}/{channel}", self.port)
+    }
+
+    /// The `ircs://` spec of one of its channels (started with TLS).
+    pub fn tls_source(&self, channel: &str) -> String {
+        let (port, _) = self.tls.as_ref().expect("ngircd started with TLS");
+        format!("ircs://127.0.0.1:{port}/{channel}")
     }
 }
 

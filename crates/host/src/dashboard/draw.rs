@@ -17,6 +17,7 @@ use super::plot::bitrate_plot;
 use super::thumbnail::Thumbnail;
 use crate::meter::RateMeter;
 use livestream_control::OutputHealth;
+use livestream_interaction::{SourceState, SourceStatus};
 
 /// Width of the games panel, in points.
 const GAMES_WIDTH: f32 = 450.0;
@@ -155,6 +156,8 @@ fn draw(ctx: &egui::Context, model: &DashboardModel, state: &mut UiState) -> Vec
         .exact_size(FEED_WIDTH)
         .show(&mut root, |ui| {
             ui.heading("Audience");
+            audience_sources(ui, &model.sources);
+            ui.separator();
             feed(ui, &model.feed);
         });
     egui::CentralPanel::default().show(&mut root, |ui| {
@@ -395,6 +398,33 @@ fn stream_panel(ui: &mut egui::Ui, model: &DashboardModel, textures: &mut Textur
     }
     ui.separator();
     bitrate_plot(ui, &stream.bitrate);
+}
+
+/// Each audience source with its state in words, and its warning.
+fn audience_sources(ui: &mut egui::Ui, sources: &[SourceStatus]) {
+    if sources.is_empty() {
+        ui.label("No audience source (--interaction).");
+    }
+    for source in sources {
+        let (words, colour) = source_state_words(source);
+        marked(ui, egui::RichText::new(&source.label).strong(), colour);
+        ui.label(egui::RichText::new(words).small());
+        if let Some(warning) = &source.warning {
+            ui.label(egui::RichText::new(warning).small().color(WARN));
+        }
+    }
+}
+
+/// A source's state in words, and its colour.
+fn source_state_words(source: &SourceStatus) -> (String, egui::Color32) {
+    match &source.state {
+        SourceState::Connecting => ("connecting…".to_owned(), WARN),
+        SourceState::Connected => (format!("connected · {} events", source.events), GOOD),
+        SourceState::Reconnecting {
+            attempt, reason, ..
+        } => (format!("reconnecting (attempt {attempt}): {reason}"), LIVE),
+        SourceState::Stopped => ("stopped".to_owned(), egui::Color32::GRAY),
+    }
 }
 
 fn feed(ui: &mut egui::Ui, lines: &[FeedLine]) {

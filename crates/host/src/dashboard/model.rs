@@ -12,7 +12,7 @@ use bevy::diagnostic::FrameCount;
 use bevy::prelude::*;
 use livestream_control::{GameStatus, HostStatus, OutputState};
 use livestream_forms::Quality;
-use livestream_interaction::{History, HistoryStats};
+use livestream_interaction::{History, HistoryStats, SourceStatus};
 use livestream_protocol::{DisplayReason, StreamPhase, Visibility};
 
 use super::DashboardLink;
@@ -45,6 +45,9 @@ pub struct DashboardModel {
     pub settings: SettingsView,
     /// The newest audience events, oldest first.
     pub feed: Vec<FeedLine>,
+    /// Where audience events come from, each with its state and any warning
+    /// (a plain-text source to another machine).
+    pub sources: Vec<SourceStatus>,
     /// How often the host loop ran over the last second.
     pub loop_fps: f64,
     loop_meter: Option<RateMeter>,
@@ -309,6 +312,7 @@ pub fn update_model(
         model.settings = SettingsView::of(&settings);
     }
     model.update_feed(audience.history());
+    model.sources = status.audience.sources;
 }
 
 #[cfg(test)]
@@ -410,7 +414,12 @@ mod tests {
 
     #[test]
     fn feed_is_rebuilt_when_the_history_changes() {
-        let mut audience = Audience::start(&[], 500, 16);
+        let mut audience = Audience::start(
+            &[],
+            &livestream_interaction::SourceTls::new(None).unwrap(),
+            500,
+            16,
+        );
         let mut model = DashboardModel::default();
         model.update_feed(audience.history());
         assert!(model.feed.is_empty());

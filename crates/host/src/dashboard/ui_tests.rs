@@ -126,7 +126,15 @@ fn dashboard_app() -> App {
         ..HostSettings::default()
     })
     .init_resource::<Streaming>()
-    .insert_resource(Audience::start(&[], 16, 16))
+    // One audience source, to a port where nothing listens.
+    .insert_resource(Audience::start(
+        &[format!("irc://127.0.0.1:{}/#test", closed_port())
+            .parse()
+            .unwrap()],
+        &livestream_interaction::SourceTls::new(None).unwrap(),
+        16,
+        16,
+    ))
     .insert_resource(Children::new(PathBuf::from("/nonexistent.sock")))
     .init_resource::<DrawnTexts>()
     .init_resource::<Written<StreamCommand>>()
@@ -179,6 +187,15 @@ fn dashboard_app() -> App {
     }
     settle(&mut app);
     app
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A few frames, so that layouts that need a second pass (grids) settle.
@@ -363,6 +380,21 @@ fn the_model_reaches_the_screen() {
     assert!(drawn("hidden (just connected)"), "a game's display status");
     assert!(drawn("no frame yet"), "beta has sent no frame");
     assert!(drawn("/v/show 1.mkv"), "the session's recordings");
+    assert!(drawn("irc://127.0.0.1:"), "the audience source");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !app
+        .world()
+        .resource::<DrawnTexts>()
+        .0
+        .iter()
+        .any(|(text, _)| text.contains("reconnecting (attempt"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the source's state on screen"
+        );
+        app.update();
+    }
 }
 
 #[test]

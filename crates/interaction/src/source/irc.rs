@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{POLL, SessionEnd, SourceContext, connect_tcp, is_timeout, now_ms};
+use super::transport::Transport;
+use super::{POLL, SessionEnd, SourceContext, is_timeout, now_ms};
 use crate::irc::{IrcAction, IrcLine, IrcSession, MAX_LINE_BYTES};
 use crate::lines::{Line, LineReader};
 
@@ -15,10 +16,8 @@ pub(super) fn session(
     channel: &str,
     context: &SourceContext,
 ) -> Result<(), SessionEnd> {
-    let mut stream = connect_tcp(host, port)?;
-    stream
-        .set_read_timeout(Some(POLL))
-        .map_err(|err| err.to_string())?;
+    let mut stream = Transport::connect(host, port, context.tls.as_ref())?;
+    stream.set_read_timeout(POLL)?;
     // Anonymous, read-only: the nick Twitch accepts without a password.
     let nonce = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -28,10 +27,11 @@ pub(super) fn session(
         &format!("justinfan{}", nonce % 100_000),
         &format!("{nonce:x}"),
     );
-    let send = |stream: &mut std::net::TcpStream, lines: &[String]| {
+    let send = |stream: &mut Transport, lines: &[String]| {
         lines
             .iter()
             .try_for_each(|line| stream.write_all(format!("{line}\r\n").as_bytes()))
+            .and_then(|()| stream.flush())
             .map_err(|err| format!("write failed: {err}"))
     };
     send(&mut stream, &session.login())?;

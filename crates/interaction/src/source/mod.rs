@@ -4,6 +4,8 @@
 
 mod irc;
 mod room;
+mod tls;
+mod transport;
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,30 +18,33 @@ use crossbeam_channel::{Sender, TrySendError};
 use livestream_protocol::{AudienceEvent, Backoff};
 use tracing::{info, info_span, warn};
 
+pub use tls::{SourceTls, TlsSetupError};
+
 /// How long a blocking read may wait before the thread checks whether to stop.
 const POLL: Duration = Duration::from_millis(200);
-/// How long connecting may take.
+/// How long connecting (TCP, then TLS) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long one write may wait for a server that does not read: a hostile
-/// or stuck server never holds the source (and the host's exit) longer.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where audience events come from (`--interaction SPEC`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceSpec {
-    /// A `livestream-room` feed: `ws://host:port/rooms/NAME/ws`.
+    /// A `livestream-room` feed: `ws://host:port/rooms/NAME/ws`, or
+    /// `wss://…` through TLS.
     Room {
         /// The feed's WebSocket URL.
         url: String,
     },
-    /// An IRC channel: `irc://host[:port]/#channel` (Twitch-compatible tags understood).
+    /// An IRC channel: `irc://host[:port]/#channel`, or `ircs://…` through
+    /// TLS (Twitch-compatible tags understood).
     Irc {
         /// Server host.
         host: String,
-        /// Server port (6667 when absent).
+        /// Server port (6667, or 6697 with TLS, when absent).
         port: u16,
         /// Channel, with its `#`.
         channel: String,
+        /// Whether it speaks TLS (`ircs://`).
+        tls: bool,
     },
 }
 
@@ -48,12 +53,9 @@ pub enum SourceSpec {
 pub enum SpecError {
     /// Not a scheme we read.
     #[error(
-        "unknown interaction source {0:?}: use ws://HOST:PORT/rooms/NAME/ws or irc://HOST:PORT/#CHANNEL"
+        "unknown interaction source {0:?}: use ws[s]://HOST:PORT/rooms/NAME/ws or irc[s]://HOST:PORT/#CHANNEL"
     )]
     UnknownScheme(String),
-    /// A scheme we know but cannot serve in this build.
-    #[error("{0}:// sources need TLS, which this build does not have yet")]
-    NeedsTls(&'static str),
     /// The address part is malformed.
     #[error("malformed interaction source {spec:?}: {reason}")]
     Malformed {
@@ -72,13 +74,10 @@ impl FromStr for SourceSpec {
             spec: redact(spec),
             reason,
         };
-        if spec.starts_with("wss://") {
-            return Err(SpecError::NeedsTls("wss"));
-        }
-        if spec.starts_with("ircs://") {
-            return Err(SpecError::NeedsTls("ircs"));
-        }
-        if let Some(rest) = spec.strip_prefix("ws://") {
+        if let Some(rest) = spec
+            .strip_prefix("ws://")
+            .or_else(|| spec.strip_prefix("wss://"))
+        {
             if rest.is_empty() || rest.starts_with('/') {
                 return Err(malformed("no host"));
             }
@@ -86,8 +85,10 @@ impl FromStr for SourceSpec {
                 url: spec.to_owned(),
             });
         }
-        let Some(rest) = spec.strip_prefix("irc://") else {
-            return Err(SpecError::UnknownScheme(redact(spec)));
+        let (rest, tls) = match (spec.strip_prefix("irc://"), spec.strip_prefix("ircs://")) {
+            (Some(rest), _) => (rest, false),
+            (_, Some(rest)) => (rest, true),
+            _ => return Err(SpecError::UnknownScheme(redact(spec))),
         };
         let (address, channel) = rest
             .split_once('/')
@@ -103,7 +104,7 @@ impl FromStr for SourceSpec {
         }
         let (host, port) = match address.rsplit_once(':') {
             Some((host, port)) => (host, port.parse().map_err(|_| malformed("bad port"))?),
-            None => (address, 6667),
+            None => (address, if tls { 6697 } else { 6667 }),
         };
         if host.is_empty() {
             return Err(malformed("no host"));
@@ -112,14 +113,26 @@ impl FromStr for SourceSpec {
             host: host.to_owned(),
             port,
             channel,
+            tls,
         })
     }
 }
 
 impl SourceSpec {
+    /// Whether the source speaks TLS (`wss://`, `ircs://`).
+    pub fn uses_tls(&self) -> bool {
+        match self {
+            Self::Room { url } => url.starts_with("wss://"),
+            Self::Irc { tls, .. } => *tls,
+        }
+    }
+
     /// A warning when the source speaks plain text (`ws://`, `irc://`) to
     /// another machine: anyone on the path can read the chat and forge events.
     pub fn plain_text_warning(&self) -> Option<String> {
+        if self.uses_tls() {
+            return None;
+        }
         let host = match self {
             Self::Room { url } => {
                 let authority = url.trim_start_matches("ws://").split('/').next()?;
@@ -137,7 +150,7 @@ impl SourceSpec {
                 .is_ok_and(|address| address.is_loopback());
         (!loopback).then(|| {
             format!(
-                "audience source {self} is plain text to {host}: anyone on the network path can read the chat and forge events, gifts included (TLS sources are not supported yet)"
+                "audience source {self} is plain text to {host}: anyone on the network path can read the chat and forge events, gifts included (use wss:// or ircs://)"
             )
         })
     }
@@ -151,7 +164,11 @@ impl fmt::Display for SourceSpec {
                 host,
                 port,
                 channel,
-            } => write!(f, "irc://{host}:{port}/{channel}"),
+                tls,
+            } => {
+                let scheme = if *tls { "ircs" } else { "irc" };
+                write!(f, "{scheme}://{host}:{port}/{channel}")
+            }
         }
     }
 }
@@ -220,8 +237,9 @@ pub struct AudienceSource {
 }
 
 impl AudienceSource {
-    /// Starts a thread reading `spec` into `events`.
-    pub fn start(spec: SourceSpec, events: Sender<AudienceEvent>) -> Self {
+    /// Starts a thread reading `spec` into `events`; a TLS source trusts
+    /// the servers `tls` does.
+    pub fn start(spec: SourceSpec, tls: &SourceTls, events: Sender<AudienceEvent>) -> Self {
         let warning = spec.plain_text_warning();
         if let Some(warning) = &warning {
             warn!("{warning}");
@@ -241,6 +259,7 @@ impl AudienceSource {
         let context = SourceContext {
             shared: shared.clone(),
             events,
+            tls: spec.uses_tls().then(|| tls.clone()),
         };
         let thread = std::thread::Builder::new()
             .name("audience-source".into())
@@ -291,6 +310,8 @@ impl Shared {
 struct SourceContext {
     shared: Arc<Shared>,
     events: Sender<AudienceEvent>,
+    /// Set for a TLS source.
+    tls: Option<SourceTls>,
 }
 
 impl SourceContext {
@@ -339,6 +360,7 @@ fn run(spec: &SourceSpec, context: &SourceContext) {
                 host,
                 port,
                 channel,
+                ..
             } => irc::session(host, *port, channel, context),
         };
         if context.stopping() {
@@ -380,28 +402,6 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Connects a TCP stream to `host:port` within [`CONNECT_TIMEOUT`].
-fn connect_tcp(host: &str, port: u16) -> Result<std::net::TcpStream, SessionEnd> {
-    use std::net::ToSocketAddrs;
-    let addresses = (host, port)
-        .to_socket_addrs()
-        .map_err(|err| format!("cannot resolve {host}: {err}"))?;
-    let mut last = format!("{host} has no address");
-    for address in addresses {
-        match std::net::TcpStream::connect_timeout(&address, CONNECT_TIMEOUT) {
-            Ok(stream) => {
-                let _ = stream.set_nodelay(true);
-                stream
-                    .set_write_timeout(Some(WRITE_TIMEOUT))
-                    .map_err(|err| format!("cannot set up {address}: {err}"))?;
-                return Ok(stream);
-            }
-            Err(err) => last = format!("cannot connect to {address}: {err}"),
-        }
-    }
-    Err(last)
-}
-
 /// Whether an I/O error is only a read timeout (check `stopping`, read again).
 fn is_timeout(err: &std::io::Error) -> bool {
     matches!(
@@ -432,6 +432,8 @@ mod tests {
             "{remote}"
         );
         assert!(warning("irc://irc.chat.twitch.tv/#streamer").is_some());
+        assert_eq!(warning("ircs://irc.chat.twitch.tv/#streamer"), None);
+        assert_eq!(warning("wss://chat.example/rooms/a/ws"), None);
     }
 
     #[test]
@@ -441,7 +443,8 @@ mod tests {
             Ok(SourceSpec::Irc {
                 host: "127.0.0.1".into(),
                 port: 6697,
-                channel: "#game".into()
+                channel: "#game".into(),
+                tls: false,
             })
         );
         assert_eq!(
@@ -482,9 +485,16 @@ mod tests {
                 "{injected:?}"
             );
         }
-        assert_eq!(
-            "ircs://h/#a".parse::<SourceSpec>(),
-            Err(SpecError::NeedsTls("ircs"))
+        let ircs: SourceSpec = "ircs://h/#a".parse().unwrap();
+        assert!(ircs.uses_tls());
+        assert_eq!(ircs.to_string(), "ircs://h:6697/#a");
+        let wss: SourceSpec = "wss://h/rooms/a/ws".parse().unwrap();
+        assert!(
+            wss.uses_tls()
+                && !"ws://h/rooms/a/ws"
+                    .parse::<SourceSpec>()
+                    .unwrap()
+                    .uses_tls()
         );
     }
 

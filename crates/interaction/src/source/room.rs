@@ -4,7 +4,8 @@
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Error, Message};
 
-use super::{CONNECT_TIMEOUT, POLL, SessionEnd, SourceContext, connect_tcp, is_timeout};
+use super::transport::Transport;
+use super::{CONNECT_TIMEOUT, POLL, SessionEnd, SourceContext, is_timeout};
 use crate::room_api::FeedFrame;
 
 /// Largest feed message accepted.
@@ -26,19 +27,19 @@ pub(super) fn session(
     };
     let uri: tungstenite::http::Uri = request.parse().map_err(|err| format!("bad URL: {err}"))?;
     let host = uri.host().ok_or("URL has no host")?;
-    let stream = connect_tcp(host, uri.port_u16().unwrap_or(80))?;
-    stream
-        .set_read_timeout(Some(CONNECT_TIMEOUT))
-        .map_err(|err| err.to_string())?;
+    let default_port = if context.tls.is_some() { 443 } else { 80 };
+    let stream = Transport::connect(
+        host,
+        uri.port_u16().unwrap_or(default_port),
+        context.tls.as_ref(),
+    )?;
+    stream.set_read_timeout(CONNECT_TIMEOUT)?;
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES));
     let (mut socket, _) = tungstenite::client::client_with_config(uri, stream, Some(config))
         .map_err(|err| format!("handshake failed: {err}"))?;
-    socket
-        .get_ref()
-        .set_read_timeout(Some(POLL))
-        .map_err(|err| err.to_string())?;
+    socket.get_ref().set_read_timeout(POLL)?;
     context.connected();
     loop {
         if context.stopping() {

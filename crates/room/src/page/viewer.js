@@ -1,5 +1,7 @@
 // The viewer page of a livestream-room room: one WebSocket to read the feed
-// and to post. Viewer text only ever reaches the page through textContent.
+// and to post, as the viewer token the server gave this page (posts are
+// charged to it, never to the name typed). Viewer text only ever reaches the
+// page through textContent.
 "use strict";
 
 const MAX_SHOWN = 500;
@@ -16,6 +18,7 @@ const actions = document.getElementById("actions");
 let socket = null;
 let lastId = null;
 let retryMs = RETRY_FIRST_MS;
+let viewerToken = sessionStorage.getItem("livestream-room.viewer");
 
 document.getElementById("room").textContent = room;
 document.title = `${room} · livestream-room`;
@@ -134,11 +137,43 @@ function show(event) {
   }
 }
 
-function connect() {
+// This page's viewer token, asked for once (a server restart makes it
+// unknown: the page then asks again).
+async function viewer() {
+  if (!viewerToken) {
+    const response = await fetch("/viewers", { method: "POST" });
+    if (!response.ok) {
+      throw new Error(`the server gave no viewer token (${response.status})`);
+    }
+    viewerToken = (await response.json()).viewer;
+    sessionStorage.setItem("livestream-room.viewer", viewerToken);
+  }
+  return viewerToken;
+}
+
+function retryLater() {
+  setStatus(`reconnecting in ${Math.round(retryMs / 1000)} s…`, true);
+  setTimeout(connect, retryMs);
+  retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+}
+
+async function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const resume = lastId ? `?after=${encodeURIComponent(lastId)}` : "";
-  socket = new WebSocket(`${scheme}://${location.host}/rooms/${encodeURIComponent(room)}/ws${resume}`);
+  const query = new URLSearchParams();
+  try {
+    query.set("viewer", await viewer());
+  } catch (error) {
+    setStatus(`${error}`, true);
+    retryLater();
+    return;
+  }
+  if (lastId) {
+    query.set("after", lastId);
+  }
+  let opened = false;
+  socket = new WebSocket(`${scheme}://${location.host}/rooms/${encodeURIComponent(room)}/ws?${query}`);
   socket.addEventListener("open", () => {
+    opened = true;
     retryMs = RETRY_FIRST_MS;
     setStatus("connected");
   });
@@ -153,9 +188,12 @@ function connect() {
   });
   socket.addEventListener("close", () => {
     socket = null;
-    setStatus(`reconnecting in ${Math.round(retryMs / 1000)} s…`, true);
-    setTimeout(connect, retryMs);
-    retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+    if (!opened) {
+      // Refused before it opened: perhaps the token is no longer known.
+      viewerToken = null;
+      sessionStorage.removeItem("livestream-room.viewer");
+    }
+    retryLater();
   });
 }
 

@@ -236,3 +236,40 @@ fn a_thousand_made_up_room_names_lock_out_no_room() {
         json!({"type": "chat", "user": "ann", "text": "new room"}),
     );
 }
+
+#[test]
+fn posting_under_another_viewers_name_spends_only_the_posters_allowance() {
+    let room = Room::start(&["--rate", "0.01", "--burst", "2"]);
+    let token = || {
+        let reply = room.post("/viewers", "", None);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()["viewer"].as_str().unwrap().to_owned()
+    };
+    let (ann, mallory) = (token(), token());
+    let post = |source, user: &str, token: &str| {
+        let header = format!("X-Viewer-Token: {token}\r\n");
+        post_from(source, room.address(), "lobby", user, &header)
+    };
+    // Mallory, from addresses of their own, posts as "ann" until refused.
+    let (m1, m2) = (Ipv4Addr::new(127, 0, 6, 1), Ipv4Addr::new(127, 0, 6, 2));
+    assert_eq!(post(m1, "ann", &mallory), 200);
+    assert_eq!(post(m2, "ann", &mallory), 200);
+    assert_eq!(post(m1, "Ann", &mallory), 429, "mallory is out of posts");
+    // Ann's own allowance is whole.
+    let home = Ipv4Addr::new(127, 0, 6, 3);
+    assert_eq!(post(home, "ann", &ann), 200);
+    assert_eq!(post(home, "ann", &ann), 200);
+    // A made-up token is refused, whatever the name.
+    assert_eq!(post(home, "ann", "0011.2233"), 401);
+    // Games and moderators tell the two "ann"s apart.
+    let events = room.events("lobby");
+    let ids: std::collections::HashSet<_> = events.iter().map(|e| e.user.id.clone()).collect();
+    assert_eq!(events.len(), 4);
+    assert_eq!(ids.len(), 2, "two viewers under one name: {ids:?}");
+    // A feed with a made-up token is refused before it opens.
+    assert_eq!(
+        room.feed_status("lobby", "?viewer=made-up"),
+        401,
+        "a feed posting as nobody's token"
+    );
+}

@@ -103,16 +103,28 @@ impl Room {
     /// Opens a feed as a browser page from `origin` would: the HTTP status
     /// the upgrade was answered with (101 when it was accepted).
     pub fn feed_from(&self, room: &str, origin: &str) -> u16 {
+        self.feed_answer(room, "", Some(origin))
+    }
+
+    /// Opens the feed `/rooms/{room}/ws` + `query`: the HTTP status the
+    /// upgrade was answered with (101 when it was accepted).
+    pub fn feed_status(&self, room: &str, query: &str) -> u16 {
+        self.feed_answer(room, query, None)
+    }
+
+    fn feed_answer(&self, room: &str, query: &str, origin: Option<&str>) -> u16 {
         use tungstenite::client::IntoClientRequest as _;
         let stream = TcpStream::connect(&self.server.address).unwrap();
         stream.set_read_timeout(Some(PATIENCE)).unwrap();
         let mut request = self
-            .ws_url(&format!("/rooms/{room}/ws"))
+            .ws_url(&format!("/rooms/{room}/ws{query}"))
             .into_client_request()
             .unwrap();
-        request
-            .headers_mut()
-            .insert("Origin", origin.parse().unwrap());
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("Origin", origin.parse().unwrap());
+        }
         match tungstenite::client(request, stream) {
             Ok((_, response)) => response.status().as_u16(),
             Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response))) => {
@@ -129,9 +141,35 @@ impl Room {
 
     /// A viewer's post to `room` that must be accepted; returns the event id.
     pub fn post_ok(&self, room: &str, post: Value) -> String {
-        let reply = self.post(&format!("/rooms/{room}/post"), post.to_string(), None);
-        assert_eq!(reply.status, 200, "{}", reply.body);
-        reply.json()["id"].as_str().unwrap().to_owned()
+        self.post_all(room, [post]).remove(0)
+    }
+
+    /// Viewers' posts to `room`, each of which must be accepted, sent one
+    /// after another over one kept-alive connection (thousands a second on
+    /// a busy machine, where a connection each would take minutes); the
+    /// event ids.
+    pub fn post_all(&self, room: &str, posts: impl IntoIterator<Item = Value>) -> Vec<String> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(PATIENCE))
+            // Well within the server's keep-alive deadline.
+            .max_idle_age(Duration::from_secs(2))
+            .build()
+            .into();
+        let url = self.server.http(&format!("/rooms/{room}/post"));
+        posts
+            .into_iter()
+            .map(|post| {
+                let reply = Reply::from(
+                    agent
+                        .post(&url)
+                        .content_type("application/json")
+                        .send(post.to_string().as_bytes()),
+                );
+                assert_eq!(reply.status, 200, "{}", reply.body);
+                reply.json()["id"].as_str().unwrap().to_owned()
+            })
+            .collect()
     }
 
     /// `GET /rooms/{room}/events`.
