@@ -14,6 +14,7 @@ build_binaries
 bin=$(target_dir)/debug
 
 DEMO_DIR=${DEMO_DIR:-$(mktemp -d -t livestream-demo.XXXXXX)}
+mkdir -p "$DEMO_DIR"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do stop_pid "$pid"; done
