@@ -111,7 +111,9 @@ while ((SECONDS - start < seconds)); do
   shown=$(((shown + 1) % 2))
   ctl show "${names[$shown]}" > /dev/null
 done
-rss_end=("$(rss_kib "$host_pid")" "$(rss_kib "${game_pids[0]}")" "$(rss_kib "${game_pids[1]}")")
+# The last sample, taken before that round's stop and go-live, if any.
+read -r _ host_end snake_end dodge_end < <(tail -n 1 "$SOAK_DIR/rss.tsv")
+rss_end=("$host_end" "$snake_end" "$dodge_end")
 alive=0
 for pid in "$host_pid" "${game_pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=$((alive + 1)); done
 ctl status > "$SOAK_DIR/status.json"
