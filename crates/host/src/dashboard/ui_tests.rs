@@ -128,9 +128,11 @@ fn dashboard_app() -> App {
     .init_resource::<Streaming>()
     // One audience source, to a port where nothing listens.
     .insert_resource(Audience::start(
-        &[format!("irc://127.0.0.1:{}/#test", closed_port())
-            .parse()
-            .unwrap()],
+        &[
+            format!("irc://127.0.0.1:{}/#test", livestream_testkit::free_port())
+                .parse()
+                .unwrap(),
+        ],
         &livestream_interaction::SourceTls::new(None).unwrap(),
         16,
         16,
@@ -189,13 +191,10 @@ fn dashboard_app() -> App {
     app
 }
 
-/// A loopback port nothing listens on.
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Whether the last frame drew a text containing `wanted`.
+fn drawn(app: &App, wanted: &str) -> bool {
+    let texts = &app.world().resource::<DrawnTexts>().0;
+    texts.iter().any(|(text, _)| text.contains(wanted))
 }
 
 /// A few frames, so that layouts that need a second pass (grids) settle.
@@ -373,22 +372,17 @@ fn the_model_reaches_the_screen() {
     // The host's receive step moves posted events into the history.
     app.add_systems(Update, crate::audience::receive_audience);
     settle(&mut app);
-    let texts = &app.world().resource::<DrawnTexts>().0;
-    let drawn = |wanted: &str| texts.iter().any(|(text, _)| text.contains(wanted));
-    assert!(drawn("hello dashboard"), "the audience feed");
-    assert!(drawn("idle"), "the stream phase");
-    assert!(drawn("hidden (just connected)"), "a game's display status");
-    assert!(drawn("no frame yet"), "beta has sent no frame");
-    assert!(drawn("/v/show 1.mkv"), "the session's recordings");
-    assert!(drawn("irc://127.0.0.1:"), "the audience source");
+    assert!(drawn(&app, "hello dashboard"), "the audience feed");
+    assert!(drawn(&app, "idle"), "the stream phase");
+    assert!(
+        drawn(&app, "hidden (just connected)"),
+        "a game's display status"
+    );
+    assert!(drawn(&app, "no frame yet"), "beta has sent no frame");
+    assert!(drawn(&app, "/v/show 1.mkv"), "the session's recordings");
+    assert!(drawn(&app, "irc://127.0.0.1:"), "the audience source");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !app
-        .world()
-        .resource::<DrawnTexts>()
-        .0
-        .iter()
-        .any(|(text, _)| text.contains("reconnecting (attempt"))
-    {
+    while !drawn(&app, "reconnecting (attempt") {
         assert!(
             std::time::Instant::now() < deadline,
             "the source's state on screen"
@@ -426,10 +420,6 @@ fn the_settings_panel_sets_the_destination_and_quality_with_the_key_masked() {
     app.insert_resource(UserConfig(Some(saved.clone())))
         .add_systems(Update, apply_chosen_settings);
     settle(&mut app);
-    let drawn = |app: &App, wanted: &str| {
-        let texts = &app.world().resource::<DrawnTexts>().0;
-        texts.iter().any(|(text, _)| text.contains(wanted))
-    };
     assert!(
         drawn(&app, "Now: file:"),
         "Record only until a destination is set"
