@@ -3,7 +3,7 @@
 #
 # Idempotent: when every package is already installed it prints one line and
 # changes nothing. Runs as root (or through sudo when it is available).
-# Services the packages ship (nginx, pulseaudio, ngircd) are never started
+# Services the packages ship (nginx, pulseaudio, ngircd, nats-server) are never started
 # here: tests and the demo start their own instances under temp prefixes.
 set -euo pipefail
 
@@ -19,6 +19,8 @@ PACKAGES=(
   libxkbcommon-x11-0 libwayland-dev libx11-6 libxcursor1 libxi6 libxrandr2
   # real servers and checkers used by the demo and the end-to-end tests
   xvfb xauth nginx libnginx-mod-rtmp ffmpeg pulseaudio pulseaudio-utils ngircd
+  # JetStream: the message store clustered room servers share
+  nats-server
   # RTMPS: GIO's TLS for rtmp2sink; nginx's stream module and openssl for the test's TLS proxy
   glib-networking libnginx-mod-stream openssl
   # headless browser driving the room server's viewer page in crates/room tests

@@ -32,6 +32,9 @@ struct Args {
     /// Length of each measuring window of the other probes, in seconds.
     #[arg(long, default_value_t = 10)]
     window: u64,
+    /// Chat posts per second into the room of the `room fanout` probes.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    room_posts: u32,
     /// Only the probes whose name contains one of these (repeatable).
     #[arg(long)]
     only: Vec<String>,
@@ -69,6 +72,7 @@ fn main() -> std::process::ExitCode {
     let settings = probes::Settings {
         long_seconds: args.long,
         window_seconds: args.window,
+        room_posts_per_second: args.room_posts,
     };
     let results: Vec<ProbeResult> = probes
         .iter()

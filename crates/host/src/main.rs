@@ -57,7 +57,7 @@ struct RunArgs {
     /// Microphone when the player streams it: auto, none, pulse:SOURCE, test-tone or FILE.wav.
     #[arg(long)]
     mic: Option<String>,
-    /// Audience source: ws[s]://HOST:PORT/rooms/NAME/ws or irc[s]://HOST:PORT/#CHANNEL (repeatable; wss and ircs speak TLS).
+    /// Audience source: ws[s]://HOST:PORT/rooms/NAME/ws (the room on several clustered servers: their feeds comma-separated, read one at a time) or irc[s]://HOST:PORT/#CHANNEL (repeatable; wss and ircs speak TLS).
     #[arg(long = "interaction")]
     interaction: Vec<String>,
     /// A PEM file of certificate authorities TLS audience sources trust besides the system's (a self-hosted server's own authority).

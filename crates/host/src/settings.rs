@@ -50,7 +50,8 @@ pub struct HostSettings {
     /// Go live as soon as the host starts (the microphone stays off).
     pub go_live_on_start: bool,
     /// Audience sources: `ws[s]://HOST:PORT/rooms/NAME/ws` (a `livestream-room`
-    /// feed) or `irc[s]://HOST:PORT/#CHANNEL`; the `s` forms speak TLS.
+    /// feed; a room on several clustered servers is their feeds,
+    /// comma-separated) or `irc[s]://HOST:PORT/#CHANNEL`; the `s` forms speak TLS.
     pub interaction: Vec<String>,
     /// A PEM file of certificate authorities that TLS audience sources trust
     /// besides the system's: for a self-hosted server with its own authority.

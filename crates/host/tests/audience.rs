@@ -3,7 +3,9 @@
 //! and in order; a game that joins later gets the backlog first; a deletion
 //! reaches every game and leaves the history. The same over TLS (the room
 //! behind nginx terminating TLS, ngircd's TLS port), and a server whose
-//! certificate is not trusted is refused.
+//! certificate is not trusted is refused. A room served by two clustered
+//! nodes reaches the games through either, and one node's death loses and
+//! repeats nothing.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -14,7 +16,8 @@ use std::time::Duration;
 use livestream_interaction::{AudienceEvent, AudienceEventKind, SourceState};
 
 use livestream_testkit::{
-    AudienceLog, Ngircd, Reaped, RoomServer, TlsProxy, post_json, private_user_dirs, sibling_binary,
+    AudienceLog, NatsServer, Ngircd, Reaped, RoomServer, TlsProxy, post_json, private_user_dirs,
+    sibling_binary,
 };
 
 const HOST: &str = env!("CARGO_BIN_EXE_livestream-host");
@@ -351,4 +354,82 @@ fn tls_sources_deliver_once_in_order_and_an_untrusted_server_is_refused() {
                 })
         })
     });
+}
+
+/// A viewer reading a room's feed over WebSocket.
+struct RoomViewer(tungstenite::WebSocket<TcpStream>);
+
+impl RoomViewer {
+    fn open(room: &RoomServer, name: &str) -> Self {
+        let stream = TcpStream::connect(&room.address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let url = room.ws_url(&format!("/rooms/{name}/ws"));
+        Self(tungstenite::client(url, stream).unwrap().0)
+    }
+
+    /// The next event on the feed.
+    fn event(&mut self) -> AudienceEvent {
+        loop {
+            if let tungstenite::Message::Text(text) = self.0.read().unwrap() {
+                match serde_json::from_str(&text).unwrap() {
+                    livestream_interaction::room_api::FeedFrame::Event(event) => return event,
+                    other => panic!("expected an event, got {other:?}"),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_room_on_two_clustered_nodes_reaches_games_once_in_order_when_a_node_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(&dir.path().join("nats"));
+    let args = ["--cluster", &nats.url(), "--burst", "50"];
+    let room = sibling("livestream-room");
+    let node_a = RoomServer::start_moderated(&room, MOD_TOKEN, &args);
+    let mut node_b = RoomServer::start_moderated(&room, MOD_TOKEN, &args);
+    // The host reads node B, and node A when B fails.
+    let feeds = format!("{},{}", node_b.source("show"), node_a.source("show"));
+    let (_host, socket) = start_host(dir.path(), "host", &[feeds], None);
+    let game = Game::start(dir.path(), &socket, "alpha", true);
+    wait_for("the game and the room connected", || {
+        livestream_testkit::try_status(Path::new(HOST), &socket).is_ok_and(|status| {
+            status.games.len() == 1 && status.audience.sources[0].state == SourceState::Connected
+        })
+    });
+    let mut viewer_on_b = RoomViewer::open(&node_b, "show");
+
+    // Posts on node A reach node B's viewer and, through node B, the game.
+    let mut expected = post_room_chats(&node_a);
+    for id in &expected {
+        assert_eq!(&viewer_on_b.event().id, id);
+    }
+    // A moderator deletes on node A: B's viewer and the game are told.
+    let (status, body) = post_json(
+        &node_a.http("/rooms/show/moderate"),
+        &format!(r#"{{"type":"delete","id":"{}"}}"#, expected[1]),
+        Some(MOD_TOKEN),
+    );
+    assert_eq!(status, 200, "{body}");
+    let deletion = body["id"].as_str().unwrap().to_owned();
+    assert_eq!(viewer_on_b.event().id, deletion);
+    expected.push(deletion);
+    wait_for("the deletion at the game", || {
+        !game.history().contains(&expected[1])
+    });
+
+    // Node B dies; posts go on at node A. The host moves to node A and the
+    // game gets each post once, in order.
+    node_b.process().signal("KILL");
+    expected.extend(post_room_chats(&node_a));
+    wait_for("every event at the game", || {
+        game.received().len() >= expected.len()
+    });
+    assert_eq!(game.ids(), expected, "each event once, in order");
+    let status = livestream_testkit::status(Path::new(HOST), &socket);
+    let source = &status.audience.sources[0];
+    assert!(source.disconnects >= 1, "{source:?}");
+    assert_eq!(source.events, 7, "{source:?}");
 }

@@ -1,23 +1,26 @@
 //! The server's shared state and the two things that change it, whatever the
 //! transport: a viewer's post (HTTP or WebSocket) and a moderator's action.
+//! On its own the server stores events itself; in a cluster it sends them to
+//! the cluster's stream, and stores them as the stream gives them back.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use livestream_interaction::AudienceEvent;
 use livestream_interaction::room_api::{ModeratorAction, PostAccepted, ViewerPost};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tracing::{debug, info};
 
 use crate::Config;
 use crate::auth::{self, AuthError, ModToken};
+use crate::cluster::{Cluster, ClusterConfig, ClusterError, NotStored};
 use crate::events::{self, Refusal};
 use crate::limits::{
     ClientKey, MODERATION_RATE, ROOM_CREATION_RATE, RateLimiter, VIEWER_TOKEN_RATE,
 };
-use crate::rooms::{EventIds, PublishError, RoomName, Rooms};
+use crate::rooms::{EventIds, Feed, NewEvent, PublishError, RoomName, Rooms};
 use crate::viewers::{NoRandomness, ViewerId, ViewerTokens};
 
 /// Largest post or moderator action accepted, in bytes of JSON.
@@ -61,6 +64,9 @@ pub enum SubmitError {
     /// The OS gave no random numbers for a viewer token.
     #[error(transparent)]
     NoRandomness(#[from] NoRandomness),
+    /// The cluster's stream did not take the event.
+    #[error(transparent)]
+    NotStored(#[from] NotStored),
 }
 
 /// Whole seconds to wait, rounded up and at least 1 (for `Retry-After`).
@@ -72,7 +78,9 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 #[derive(Debug)]
 pub struct App {
     /// The rooms, their histories and feeds.
-    pub rooms: Rooms,
+    pub rooms: Arc<Rooms>,
+    /// Where events are stored first, when the server is one of a cluster.
+    cluster: Option<Cluster>,
     limiter: Mutex<RateLimiter<Poster>>,
     viewers: ViewerTokens,
     /// Viewer tokens issued per client.
@@ -90,12 +98,55 @@ pub struct App {
 }
 
 impl App {
-    /// Fresh state for a server run.
+    /// Fresh state for a server on its own.
     pub fn new(config: Config, shutdown: watch::Receiver<bool>) -> Result<Self, NoRandomness> {
-        Ok(Self {
-            rooms: Rooms::new(EventIds::for_this_run(), config.history, config.rooms),
+        let rooms = Rooms::new(
+            EventIds::for_this_run(),
+            config.history,
+            config.rooms.clone(),
+        );
+        Ok(Self::with(
+            config,
+            rooms,
+            ViewerTokens::for_this_run()?,
+            None,
+            shutdown,
+        ))
+    }
+
+    /// State for a node of the cluster `cluster` names: joins it and stores
+    /// the rooms' history from its stream before returning.
+    pub async fn clustered(
+        config: Config,
+        cluster: &ClusterConfig,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Self, ClusterError> {
+        let cluster = Cluster::join(cluster, config.history).await?;
+        let rooms = Rooms::new(
+            EventIds::new(cluster.boot()),
+            config.history,
+            config.rooms.clone(),
+        );
+        let viewers = cluster.viewer_tokens();
+        let app = Self::with(config, rooms, viewers, Some(cluster), shutdown);
+        if let Some(cluster) = &app.cluster {
+            cluster.follow(app.rooms.clone()).await?;
+        }
+        Ok(app)
+    }
+
+    fn with(
+        config: Config,
+        rooms: Rooms,
+        viewers: ViewerTokens,
+        cluster: Option<Cluster>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            rooms: Arc::new(rooms),
+            cluster,
             limiter: Mutex::new(RateLimiter::new(config.rate, MAX_BUCKETS)),
-            viewers: ViewerTokens::for_this_run()?,
+            viewers,
             viewer_limiter: Mutex::new(RateLimiter::new(VIEWER_TOKEN_RATE, MAX_BUCKETS)),
             mod_limiter: Mutex::new(RateLimiter::new(MODERATION_RATE, MAX_BUCKETS)),
             creation_limiter: Mutex::new(RateLimiter::new(ROOM_CREATION_RATE, MAX_BUCKETS)),
@@ -103,7 +154,7 @@ impl App {
             public_origin: config.public_origin,
             shutdown,
             lagged_feeds: AtomicU64::new(0),
-        })
+        }
     }
 
     /// A new viewer token for a client at `from` (a few per client, then
@@ -126,7 +177,7 @@ impl App {
     /// the `viewer` its token names, if any: it is charged to that viewer
     /// and to the client. Without a token, only the client's allowance
     /// applies and the name typed is all there is to the poster.
-    pub fn post(
+    pub async fn post(
         &self,
         room: &RoomName,
         from: IpAddr,
@@ -158,14 +209,14 @@ impl App {
             .admit(&charged, Instant::now())
             .map_err(SubmitError::RateLimited)?;
         self.may_make(room, from)?;
-        let event = self.rooms.publish(room, event)?;
+        let event = self.store(room, event).await?;
         debug!(%room, id = %event.id, user = %event.user.id, "post accepted");
         Ok(PostAccepted { id: event.id })
     }
 
     /// Carries out a moderator's action (JSON [`ModeratorAction`]) after
     /// checking the `Authorization` header.
-    pub fn moderate(
+    pub async fn moderate(
         &self,
         room: &RoomName,
         from: IpAddr,
@@ -180,22 +231,35 @@ impl App {
         auth::check(self.mod_token.as_ref(), authorization)?;
         let action: ModeratorAction = parse(body)?;
         let event = self
-            .rooms
-            .publish(room, events::from_action(&action, now_ms())?)?;
+            .store(room, events::from_action(&action, now_ms())?)
+            .await?;
         info!(%room, id = %event.id, kind = ?event.kind, "moderator action");
         Ok(PostAccepted { id: event.id })
     }
 
-    /// Opens a feed of `room` for a client at `from`: the stored events after
-    /// id `after`, and a receiver of every later one.
+    /// Opens a feed of `room` for a client at `from` that has the events up
+    /// to id `after`.
     pub fn open_feed(
         &self,
         room: &RoomName,
         from: IpAddr,
         after: Option<&str>,
-    ) -> Result<(Vec<AudienceEvent>, broadcast::Receiver<AudienceEvent>), SubmitError> {
+    ) -> Result<Feed, SubmitError> {
         self.may_make(room, from)?;
         Ok(self.rooms.subscribe(room, after)?)
+    }
+
+    /// Stores `event` in `room`: here, or in the cluster's stream (every
+    /// node, this one included, then stores it from there).
+    async fn store(&self, room: &RoomName, event: NewEvent) -> Result<AudienceEvent, SubmitError> {
+        match &self.cluster {
+            None => Ok(self.rooms.publish(room, event)?),
+            Some(cluster) => {
+                self.rooms.check(room, &event)?;
+                let seq = cluster.publish(room, &event).await?;
+                Ok(self.rooms.stamp(seq, event))
+            }
+        }
     }
 
     /// Charges the client at `from` for making `room` if it does not exist yet.
@@ -258,15 +322,15 @@ mod tests {
         assert_eq!(retry_after_secs(Duration::from_millis(2001)), 3);
     }
 
-    #[test]
-    fn posts_are_parsed_checked_and_stored() {
+    #[tokio::test]
+    async fn posts_are_parsed_checked_and_stored() {
         let app = app(5, None);
         let lobby = RoomName::parse("lobby").unwrap();
         let chat = br#"{"type":"chat","user":"ann","text":"hi"}"#;
-        let accepted = app.post(&lobby, HOME, None, chat).unwrap();
+        let accepted = app.post(&lobby, HOME, None, chat).await.unwrap();
         assert_eq!(app.rooms.events_after(&lobby, None)[0].id, accepted.id);
         assert!(matches!(
-            app.post(&lobby, HOME, None, b"{"),
+            app.post(&lobby, HOME, None, b"{").await,
             Err(SubmitError::Malformed(_))
         ));
         let big = format!(
@@ -274,18 +338,18 @@ mod tests {
             "x".repeat(MAX_BODY_BYTES)
         );
         assert!(matches!(
-            app.post(&lobby, HOME, None, big.as_bytes()),
+            app.post(&lobby, HOME, None, big.as_bytes()).await,
             Err(SubmitError::TooLarge)
         ));
         let gift = br#"{"type":"gift","user":"ann","gift":"yacht"}"#;
         assert!(matches!(
-            app.post(&lobby, HOME, None, gift),
+            app.post(&lobby, HOME, None, gift).await,
             Err(SubmitError::Refused(_))
         ));
     }
 
-    #[test]
-    fn viewers_and_addresses_are_limited_separately() {
+    #[tokio::test]
+    async fn viewers_and_addresses_are_limited_separately() {
         let app = app(2, None);
         let lobby = RoomName::parse("lobby").unwrap();
         let like = |user: &str| format!(r#"{{"type":"like","user":"{user}","count":50}}"#);
@@ -295,26 +359,32 @@ mod tests {
         let a2 = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 2));
         assert!(
             app.post(&lobby, a1, Some(ann), like("ann").as_bytes())
+                .await
                 .is_ok()
         );
         assert!(
             app.post(&lobby, a2, Some(ann), like("ann").as_bytes())
+                .await
                 .is_ok()
         );
         // Ann is out of posts, from any address.
         assert!(matches!(
-            app.post(&lobby, AWAY, Some(ann), like("ann").as_bytes()),
+            app.post(&lobby, AWAY, Some(ann), like("ann").as_bytes())
+                .await,
             Err(SubmitError::RateLimited(_))
         ));
         // Posting under her name spends the poster's allowance, not hers:
         // mallory is limited as mallory, and the events are told apart.
         let mut ids = Vec::new();
         for _ in 0..2 {
-            let accepted = app.post(&lobby, AWAY, Some(mallory), like("ann").as_bytes());
+            let accepted = app
+                .post(&lobby, AWAY, Some(mallory), like("ann").as_bytes())
+                .await;
             ids.push(accepted.unwrap().id);
         }
         assert!(matches!(
-            app.post(&lobby, HOME, Some(mallory), like("ann").as_bytes()),
+            app.post(&lobby, HOME, Some(mallory), like("ann").as_bytes())
+                .await,
             Err(SubmitError::RateLimited(_))
         ));
         let events = app.rooms.events_after(&lobby, None);
@@ -327,14 +397,19 @@ mod tests {
         assert_eq!(events[0].user.display_name, "ann");
         // An address that is out of posts is out for everyone posting from it.
         assert!(matches!(
-            app.post(&lobby, AWAY, None, like("bob").as_bytes()),
+            app.post(&lobby, AWAY, None, like("bob").as_bytes()).await,
             Err(SubmitError::RateLimited(_))
         ));
-        assert!(app.post(&lobby, HOME, None, like("bob").as_bytes()).is_ok());
+        assert!(
+            app.post(&lobby, HOME, None, like("bob").as_bytes())
+                .await
+                .is_ok()
+        );
         // No typed name gives a token viewer's id.
         let posing = format!("viewer:{}", &user_of(&ids[0])["room-viewer:".len()..]);
         assert!(
             app.post(&lobby, HOME, None, like(&posing).as_bytes())
+                .await
                 .is_ok()
         );
         let last = app.rooms.events_after(&lobby, None).pop().unwrap();
@@ -356,20 +431,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn making_rooms_is_limited_per_client_and_posting_in_them_is_not() {
+    #[tokio::test]
+    async fn making_rooms_is_limited_per_client_and_posting_in_them_is_not() {
         let app = app(1000, None);
         let chat = br#"{"type":"chat","user":"ann","text":"hi"}"#;
-        let made = (0..100)
-            .filter(|n| {
-                let room = RoomName::parse(&format!("r{n}")).unwrap();
-                app.post(&room, AWAY, None, chat).is_ok()
-            })
-            .count();
+        let mut made = 0;
+        for n in 0..100 {
+            let room = RoomName::parse(&format!("r{n}")).unwrap();
+            made += usize::from(app.post(&room, AWAY, None, chat).await.is_ok());
+        }
         assert_eq!(made, 10, "the burst of room creation");
         let r0 = RoomName::parse("r0").unwrap();
         for _ in 0..20 {
-            assert!(app.post(&r0, AWAY, None, chat).is_ok(), "an existing room");
+            assert!(
+                app.post(&r0, AWAY, None, chat).await.is_ok(),
+                "an existing room"
+            );
         }
         // Another client makes its own; a feed counts as making one too.
         let fresh = RoomName::parse("fresh").unwrap();
@@ -381,34 +458,39 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn moderation_needs_the_token() {
+    #[tokio::test]
+    async fn moderation_needs_the_token() {
         let lobby = RoomName::parse("lobby").unwrap();
         let notice = br#"{"type":"notice","text":"hello"}"#;
         let closed = app(5, None);
         assert!(matches!(
-            closed.moderate(&lobby, HOME, Some("Bearer x"), notice),
+            closed
+                .moderate(&lobby, HOME, Some("Bearer x"), notice)
+                .await,
             Err(SubmitError::Unauthorized(AuthError::Disabled))
         ));
         let open = app(5, Some("tok"));
         assert!(matches!(
-            open.moderate(&lobby, HOME, None, notice),
+            open.moderate(&lobby, HOME, None, notice).await,
             Err(SubmitError::Unauthorized(AuthError::Missing))
         ));
         let accepted = open
             .moderate(&lobby, HOME, Some("Bearer tok"), notice)
+            .await
             .unwrap();
         assert_eq!(open.rooms.events_after(&lobby, None)[0].id, accepted.id);
     }
 
-    #[test]
-    fn guessing_the_token_is_throttled_per_address() {
+    #[tokio::test]
+    async fn guessing_the_token_is_throttled_per_address() {
         let lobby = RoomName::parse("lobby").unwrap();
         let notice = br#"{"type":"notice","text":"hello"}"#;
         let app = app(5, Some("tok"));
-        let guesses: Vec<_> = (0..40)
-            .map(|n| app.moderate(&lobby, AWAY, Some(&format!("Bearer guess{n}")), notice))
-            .collect();
+        let mut guesses = Vec::new();
+        for n in 0..40 {
+            let token = format!("Bearer guess{n}");
+            guesses.push(app.moderate(&lobby, AWAY, Some(&token), notice).await);
+        }
         let wrong = guesses
             .iter()
             .filter(|guess| matches!(guess, Err(SubmitError::Unauthorized(AuthError::Wrong))))
@@ -423,11 +505,12 @@ mod tests {
         );
         // Even the right token waits its turn there; another address does not.
         assert!(matches!(
-            app.moderate(&lobby, AWAY, Some("Bearer tok"), notice),
+            app.moderate(&lobby, AWAY, Some("Bearer tok"), notice).await,
             Err(SubmitError::RateLimited(_))
         ));
         assert!(
             app.moderate(&lobby, HOME, Some("Bearer tok"), notice)
+                .await
                 .is_ok()
         );
     }

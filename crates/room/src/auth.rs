@@ -39,27 +39,37 @@ impl fmt::Debug for ModToken {
 /// out of argv and the environment), and a warning when users other than
 /// the owner may read that file.
 pub fn read_token_file(path: &std::path::Path) -> Result<(ModToken, Option<String>), String> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let text = std::fs::read_to_string(path).map_err(|err| {
-        format!(
-            "cannot read the moderator token file {}: {err}",
-            path.display()
-        )
-    })?;
-    let token = ModToken::new(text.lines().next().unwrap_or_default().to_owned())
+    let (token, warning) = read_secret_file(path, "moderator token")?;
+    let token = ModToken::new(token)
         .ok_or_else(|| format!("the moderator token file {} is empty", path.display()))?;
+    Ok((token, warning))
+}
+
+/// The first line of a file holding a secret (`what`, for messages), and a
+/// warning when users other than the owner may read that file.
+pub fn read_secret_file(
+    path: &std::path::Path,
+    what: &str,
+) -> Result<(String, Option<String>), String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| format!("cannot read the {what} file {}: {err}", path.display()))?;
+    let secret = text.lines().next().unwrap_or_default().trim().to_owned();
+    if secret.is_empty() {
+        return Err(format!("the {what} file {} is empty", path.display()));
+    }
     let mode = std::fs::metadata(path)
         .map_err(|err| format!("cannot read {}: {err}", path.display()))?
         .permissions()
         .mode();
     let warning = (mode & 0o077 != 0).then(|| {
         format!(
-            "the moderator token file {} can be read by other users; make it yours alone: chmod 600 '{}'",
+            "the {what} file {} can be read by other users; make it yours alone: chmod 600 '{}'",
             path.display(),
             path.display()
         )
     });
-    Ok((token, warning))
+    Ok((secret, warning))
 }
 
 /// Why a moderator request was not let in.

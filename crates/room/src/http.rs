@@ -55,9 +55,9 @@ impl ApiError {
             Self::Submit(error) => match error {
                 SubmitError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
                 SubmitError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-                SubmitError::Publish(PublishError::TooManyRooms) | SubmitError::NoRandomness(_) => {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
+                SubmitError::Publish(PublishError::TooManyRooms)
+                | SubmitError::NoRandomness(_)
+                | SubmitError::NotStored(_) => StatusCode::SERVICE_UNAVAILABLE,
                 SubmitError::Publish(PublishError::NoSuchRoom) => StatusCode::NOT_FOUND,
                 SubmitError::UnknownViewer | SubmitError::Unauthorized(AuthError::Missing) => {
                     StatusCode::UNAUTHORIZED
@@ -158,7 +158,7 @@ pub async fn post(
         .get(VIEWER_HEADER)
         .map(|token| app.viewer(token.to_str().unwrap_or_default()))
         .transpose()?;
-    Ok(Json(app.post(&room, peer.ip(), viewer, &body?)?))
+    Ok(Json(app.post(&room, peer.ip(), viewer, &body?).await?))
 }
 
 /// `POST /rooms/{room}/moderate`: a [`ModeratorAction`](livestream_interaction::room_api::ModeratorAction),
@@ -175,12 +175,10 @@ pub async fn moderate(
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    Ok(Json(app.moderate(
-        &room,
-        peer.ip(),
-        authorization,
-        &body?,
-    )?))
+    Ok(Json(
+        app.moderate(&room, peer.ip(), authorization, &body?)
+            .await?,
+    ))
 }
 
 /// `GET /rooms/{room}/events?after=ID`: stored events after `ID`, oldest first.

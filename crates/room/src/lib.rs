@@ -4,9 +4,14 @@
 //! chat, send gifts and likes; `livestream-host` follows a room through its
 //! WebSocket feed. The JSON spoken is [`livestream_interaction::room_api`].
 //!
+//! Several servers may share their rooms through NATS JetStream
+//! (`--cluster`, [`ClusterConfig`]): a post on any of them reaches the readers
+//! of all, once and in the same order.
+//!
 //! Modules, one concern each: `rooms` (histories and feeds), `events`
 //! (posts and actions into events), `limits` (rate limiting), `auth` (the
-//! moderator token), `app` (the shared state and its operations),
+//! moderator token), `viewers` (viewer tokens), `cluster` (rooms shared
+//! through JetStream), `app` (the shared state and its operations),
 //! `connections` (accepting within limits and deadlines), and the
 //! transports `http`, `ws` and `page`.
 
@@ -24,6 +29,7 @@ use tracing::{info, warn};
 
 mod app;
 mod auth;
+mod cluster;
 mod connections;
 mod cross_site;
 mod events;
@@ -36,10 +42,12 @@ mod viewers;
 mod ws;
 
 pub use app::App;
-pub use auth::{ModToken, read_token_file};
+pub use auth::{ModToken, read_secret_file, read_token_file};
+pub use cluster::{ClusterConfig, ClusterError};
 pub use connections::ConnectionLimits;
 pub use limits::Rate;
 pub use rooms::{RoomName, RoomPolicy};
+pub use viewers::NoRandomness;
 
 use app::MAX_BODY_BYTES;
 
@@ -65,6 +73,8 @@ pub struct Config {
     /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` say who the
     /// client is (everyone else's are ignored).
     pub trusted_proxies: Vec<IpAddr>,
+    /// The cluster whose rooms this server shares; on its own when `None`.
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl Default for Config {
@@ -77,6 +87,7 @@ impl Default for Config {
             rooms: RoomPolicy::default(),
             connections: ConnectionLimits::default(),
             trusted_proxies: Vec::new(),
+            cluster: None,
         }
     }
 }
@@ -99,45 +110,83 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Serves on `listener` until `shutdown` completes, then stops accepting,
-/// finishes open requests and closes every feed (code 1001, "going away").
-pub async fn serve(
-    listener: TcpListener,
-    config: Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    info!(
-        history = config.history,
-        rate = ?config.rate,
-        moderation = config.mod_token.is_some(),
-        "serving rooms"
-    );
-    let (stop, stopped) = watch::channel(false);
-    let limits = config.connections;
-    let trusted_proxies = config.trusted_proxies.clone().into();
-    let app = Arc::new(App::new(config, stopped).map_err(std::io::Error::other)?);
-    let stop_on_shutdown = {
-        let stop = stop.clone();
-        async move {
-            shutdown.await;
-            info!("shutting down");
-            stop.send_replace(true);
-        }
-    };
-    connections::serve(
-        listener,
-        router(app),
-        limits,
-        trusted_proxies,
-        stop_on_shutdown,
-    )
-    .await;
-    // Feeds run outside the HTTP connections' bookkeeping: wait for them to close.
-    if tokio::time::timeout(FEED_GOODBYE, stop.closed())
-        .await
-        .is_err()
-    {
-        warn!("some feeds did not close in time");
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The OS gave no random numbers for the viewer-token key.
+    #[error(transparent)]
+    NoRandomness(#[from] NoRandomness),
+    /// The cluster could not be joined.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+}
+
+/// A server whose state is ready (in a cluster: joined, and the rooms'
+/// history read from its stream), waiting for [`Server::serve`].
+#[derive(Debug)]
+pub struct Server {
+    app: Arc<App>,
+    stop: watch::Sender<bool>,
+    limits: ConnectionLimits,
+    trusted_proxies: Vec<IpAddr>,
+}
+
+impl Server {
+    /// Makes the server's state for `config`.
+    pub async fn start(config: Config) -> Result<Self, StartError> {
+        info!(
+            history = config.history,
+            rate = ?config.rate,
+            moderation = config.mod_token.is_some(),
+            cluster = ?config.cluster,
+            "starting"
+        );
+        let (stop, stopped) = watch::channel(false);
+        let limits = config.connections;
+        let trusted_proxies = config.trusted_proxies.clone();
+        let app = match config.cluster.clone() {
+            None => App::new(config, stopped)?,
+            Some(cluster) => App::clustered(config, &cluster, stopped).await?,
+        };
+        Ok(Self {
+            app: Arc::new(app),
+            stop,
+            limits,
+            trusted_proxies,
+        })
     }
-    Ok(())
+
+    /// Serves on `listener` until `shutdown` completes, then stops accepting,
+    /// finishes open requests and closes every feed (code 1001, "going away").
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) {
+        info!("serving rooms");
+        let stop = self.stop;
+        let stop_on_shutdown = {
+            let stop = stop.clone();
+            async move {
+                shutdown.await;
+                info!("shutting down");
+                stop.send_replace(true);
+            }
+        };
+        connections::serve(
+            listener,
+            router(self.app),
+            self.limits,
+            self.trusted_proxies.into(),
+            stop_on_shutdown,
+        )
+        .await;
+        // Feeds run outside the HTTP connections' bookkeeping: wait for them to close.
+        if tokio::time::timeout(FEED_GOODBYE, stop.closed())
+            .await
+            .is_err()
+        {
+            warn!("some feeds did not close in time");
+        }
+    }
 }

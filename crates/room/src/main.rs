@@ -1,5 +1,5 @@
 //! `livestream-room`: command line, logging and signals around
-//! [`livestream_room::serve`].
+//! [`livestream_room::Server`].
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -9,7 +9,8 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use livestream_room::{
-    Config, ConnectionLimits, ModToken, Rate, RoomName, RoomPolicy, read_token_file,
+    ClusterConfig, Config, ConnectionLimits, ModToken, Rate, RoomName, RoomPolicy, Server,
+    read_secret_file, read_token_file,
 };
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, warn};
@@ -70,6 +71,21 @@ struct Cli {
     /// apply to, and it has no per-client connection share.
     #[arg(long = "trusted-proxy", value_name = "ADDRESS")]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Share rooms with every server given the same NATS servers
+    /// (`nats://HOST:PORT`, comma-separated; JetStream enabled): a post on
+    /// any of them reaches the viewers and hosts of all, and the history
+    /// outlives restarts. Without it the server keeps its rooms to itself,
+    /// in memory.
+    #[arg(long, value_name = "URLS", value_delimiter = ',')]
+    cluster: Vec<String>,
+    /// Copies of the rooms' stream JetStream keeps: 3 on a NATS cluster of
+    /// three servers or more, so one may fail with nothing lost.
+    #[arg(long, default_value_t = 1, requires = "cluster")]
+    cluster_replicas: usize,
+    /// A file (yours alone: chmod 600) whose first line is the token the
+    /// NATS servers ask clients for.
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    cluster_token_file: Option<std::path::PathBuf>,
     /// Seconds a request's headers may take to arrive.
     #[arg(long, default_value_t = ConnectionLimits::default().header_timeout.as_secs_f64())]
     header_timeout: f64,
@@ -133,6 +149,25 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         None => cli.mod_token.and_then(ModToken::new),
     };
+    let cluster = if cli.cluster.is_empty() {
+        None
+    } else {
+        let token = match &cli.cluster_token_file {
+            Some(path) => {
+                let (token, warning) = read_secret_file(path, "NATS token")?;
+                if let Some(warning) = warning {
+                    warn!("{warning}");
+                }
+                Some(token)
+            }
+            None => None,
+        };
+        Some(ClusterConfig {
+            servers: cli.cluster,
+            replicas: cli.cluster_replicas,
+            token,
+        })
+    };
     let config = Config {
         history: cli.history,
         rate,
@@ -144,6 +179,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         },
         connections,
         trusted_proxies: cli.trusted_proxies,
+        cluster,
     };
     let mut terminate = signal(SignalKind::terminate())
         .map_err(|error| format!("cannot watch SIGTERM: {error}"))?;
@@ -155,6 +191,10 @@ async fn run(cli: Cli) -> Result<(), String> {
     let address = listener
         .local_addr()
         .map_err(|error| format!("cannot read the listening address: {error}"))?;
+    // Ready once the state is: in a cluster, joined and the history read.
+    let server = Server::start(config)
+        .await
+        .map_err(|error| error.to_string())?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "livestream-room listening on http://{address}")
         .and_then(|()| stdout.flush())
@@ -166,9 +206,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             _ = interrupt.recv() => {}
         }
     };
-    livestream_room::serve(listener, config, shutdown)
-        .await
-        .map_err(|error| format!("server failed: {error}"))
+    server.serve(listener, shutdown).await;
+    Ok(())
 }
 
 /// Raises the open-file limit (to at most its hard limit) so that

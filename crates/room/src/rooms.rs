@@ -7,11 +7,14 @@
 //! one, so made-up names cannot lock out real rooms (how fast one client may
 //! make rooms is the caller's limit).
 //!
-//! Event ids are `{boot:x}-{seq}`: `boot` is a nonce chosen when the server
-//! starts and `seq` counts events server-wide, so ids stay unique across
-//! restarts. Sequence numbers are assigned under the room's lock, so a room's
-//! history is in `seq` order and "events after id X" is well defined even
-//! once X itself has been deleted or has aged out of the history.
+//! Event ids are `{boot:x}-{seq}`. A server on its own chooses `boot` when it
+//! starts and counts `seq` server-wide, so ids stay unique across restarts.
+//! Servers of a cluster share both: `boot` names the cluster's stream and
+//! `seq` is the event's place in it, so an id means the same event on every
+//! node, and a reader moving to another node resumes where it was.
+//! Sequence numbers only grow as events are stored (under the rooms' lock),
+//! so a room's history is in `seq` order and "events after id X" is well
+//! defined even once X itself has been deleted or has aged out of the history.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -52,8 +55,9 @@ impl fmt::Display for RoomName {
     }
 }
 
-/// An event waiting for its id: everything else is decided before it is stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An event waiting for its id: everything else is decided before it is
+/// stored (and it is what a cluster's stream carries).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NewEvent {
     /// Who did it.
     pub user: AudienceUser,
@@ -110,13 +114,17 @@ impl EventIds {
         Self::new(nanos ^ u64::from(std::process::id()).rotate_left(48))
     }
 
-    fn next(&self) -> (u64, String) {
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        (seq, format!("{:x}-{seq}", self.boot))
+    fn next_seq(&self) -> u64 {
+        self.next_seq.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// The sequence number of an id made by this run; `None` for ids of
-    /// another run or not ours at all.
+    /// The id of the event with sequence number `seq`.
+    fn id(&self, seq: u64) -> String {
+        format!("{:x}-{seq}", self.boot)
+    }
+
+    /// The sequence number of an id made by this run (or cluster); `None`
+    /// for ids of another one or not ours at all.
     fn seq_of(&self, id: &str) -> Option<u64> {
         let (boot, seq) = id.split_once('-')?;
         (u64::from_str_radix(boot, 16).ok()? == self.boot)
@@ -130,7 +138,7 @@ impl EventIds {
 struct Room {
     /// Oldest first, in `seq` order.
     history: VecDeque<(u64, AudienceEvent)>,
-    feed: broadcast::Sender<AudienceEvent>,
+    feed: broadcast::Sender<(u64, AudienceEvent)>,
     /// Listed in the configuration: never makes way.
     listed: bool,
     /// Last post or feed opened.
@@ -164,7 +172,7 @@ impl Room {
             _ => {}
         }
         // Nobody listening is fine: the history keeps it for later.
-        let _ = self.feed.send(event.clone());
+        let _ = self.feed.send((seq, event.clone()));
         self.history.push_back((seq, event));
         while self.history.len() > capacity {
             self.history.pop_front();
@@ -182,11 +190,38 @@ impl Room {
     }
 }
 
+/// A reader of one room: what it missed, then every new event.
+#[derive(Debug)]
+pub struct Feed {
+    /// The stored events after the reader's last one, oldest first.
+    pub backlog: Vec<AudienceEvent>,
+    events: broadcast::Receiver<(u64, AudienceEvent)>,
+    /// New events up to this sequence number are the reader's already: a
+    /// node of a cluster may not have stored yet what the reader saw on
+    /// another.
+    seen: u64,
+}
+
+impl Feed {
+    /// The next new event the reader does not have yet.
+    pub async fn recv(&mut self) -> Result<AudienceEvent, broadcast::error::RecvError> {
+        loop {
+            let (seq, event) = self.events.recv().await?;
+            if seq > self.seen {
+                return Ok(event);
+            }
+        }
+    }
+}
+
 /// Every room of the server.
 #[derive(Debug)]
 pub struct Rooms {
     rooms: Mutex<HashMap<RoomName, Room>>,
     ids: EventIds,
+    /// The last sequence number stored from a cluster's stream (changed
+    /// under the rooms' lock).
+    applied: AtomicU64,
     history: usize,
     listed_only: bool,
 }
@@ -203,6 +238,7 @@ impl Rooms {
         Self {
             rooms: Mutex::new(rooms),
             ids,
+            applied: AtomicU64::new(0),
             history,
             listed_only: policy.listed_only,
         }
@@ -214,19 +250,69 @@ impl Rooms {
     }
 
     /// Gives `event` the next id, checks it, stores it in `room` (creating
-    /// the room) and sends it to the room's feed.
+    /// the room) and sends it to the room's feed: a server on its own.
     pub fn publish(&self, room: &RoomName, event: NewEvent) -> Result<AudienceEvent, PublishError> {
         let mut rooms = self.lock();
-        let (seq, id) = self.ids.next();
-        let event = AudienceEvent {
-            id,
+        let seq = self.ids.next_seq();
+        self.store(&mut rooms, room, seq, event)
+    }
+
+    /// Stores `event`, the cluster stream's `seq`th, in `room` and sends it
+    /// to the room's feed. The stream is read in order; an event at or
+    /// before the last one stored (the stream read again from an earlier
+    /// place) is skipped: `Ok(None)`.
+    pub fn apply(
+        &self,
+        room: &RoomName,
+        seq: u64,
+        event: NewEvent,
+    ) -> Result<Option<AudienceEvent>, PublishError> {
+        let mut rooms = self.lock();
+        if seq <= self.applied.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        self.applied.store(seq, Ordering::Relaxed);
+        self.store(&mut rooms, room, seq, event).map(Some)
+    }
+
+    /// The last sequence number [`apply`](Self::apply) stored.
+    pub fn applied(&self) -> u64 {
+        self.applied.load(Ordering::Relaxed)
+    }
+
+    /// Whether `event` could be stored in `room`, checked before it is sent
+    /// to a cluster's stream (which stores what it is given).
+    pub fn check(&self, room: &RoomName, event: &NewEvent) -> Result<(), PublishError> {
+        self.stamp(u64::MAX, event.clone())
+            .validate()
+            .map_err(PublishError::Invalid)?;
+        if self.listed_only && !self.exists(room) {
+            return Err(PublishError::NoSuchRoom);
+        }
+        Ok(())
+    }
+
+    /// `event` as it is stored with sequence number `seq`.
+    pub fn stamp(&self, seq: u64, event: NewEvent) -> AudienceEvent {
+        AudienceEvent {
+            id: self.ids.id(seq),
             source: "room".to_owned(),
             user: event.user,
             timestamp_ms: event.timestamp_ms,
             kind: event.kind,
-        };
+        }
+    }
+
+    fn store(
+        &self,
+        rooms: &mut HashMap<RoomName, Room>,
+        room: &RoomName,
+        seq: u64,
+        event: NewEvent,
+    ) -> Result<AudienceEvent, PublishError> {
+        let event = self.stamp(seq, event);
         event.validate().map_err(PublishError::Invalid)?;
-        self.room_mut(&mut rooms, room)?
+        self.room_mut(rooms, room)?
             .push(seq, event.clone(), self.history);
         Ok(event)
     }
@@ -240,18 +326,19 @@ impl Rooms {
             .map_or_else(Vec::new, |room| room.after(after))
     }
 
-    /// Like [`events_after`](Self::events_after), plus a receiver of every
-    /// later event, taken together so that nothing falls in between. Creates
-    /// the room: a feed may well open before anyone has posted.
-    pub fn subscribe(
-        &self,
-        room: &RoomName,
-        after: Option<&str>,
-    ) -> Result<(Vec<AudienceEvent>, broadcast::Receiver<AudienceEvent>), PublishError> {
+    /// A reader of `room` that has the events up to id `after`: the stored
+    /// ones after it, and every later one, taken together so that nothing
+    /// falls in between. Creates the room: a feed may well open before
+    /// anyone has posted.
+    pub fn subscribe(&self, room: &RoomName, after: Option<&str>) -> Result<Feed, PublishError> {
         let after = after.and_then(|id| self.ids.seq_of(id));
         let mut rooms = self.lock();
         let room = self.room_mut(&mut rooms, room)?;
-        Ok((room.after(after), room.feed.subscribe()))
+        Ok(Feed {
+            backlog: room.after(after),
+            events: room.feed.subscribe(),
+            seen: after.unwrap_or(0),
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<RoomName, Room>> {
@@ -336,8 +423,8 @@ mod tests {
     #[test]
     fn ids_are_unique_and_resume_only_within_a_run() {
         let ids = EventIds::new(0xab);
-        assert_eq!(ids.next(), (1, "ab-1".to_owned()));
-        assert_eq!(ids.next(), (2, "ab-2".to_owned()));
+        assert_eq!((ids.next_seq(), ids.next_seq()), (1, 2));
+        assert_eq!(ids.id(2), "ab-2");
         assert_eq!(ids.seq_of("ab-2"), Some(2));
         for foreign in ["cd-2", "ab", "ab-x", "", "zz-1"] {
             assert_eq!(ids.seq_of(foreign), None, "{foreign:?}");
@@ -417,19 +504,64 @@ mod tests {
         assert!(left[3].starts_with("ClearUser"), "{left:?}");
     }
 
-    #[test]
-    fn subscribers_get_the_backlog_then_every_new_event() {
+    #[tokio::test]
+    async fn subscribers_get_the_backlog_then_every_new_event() {
         let rooms = Rooms::new(EventIds::new(1), 10, RoomPolicy::default());
         let lobby = room("lobby");
         let first = rooms.publish(&lobby, chat("ann", "before")).unwrap();
-        let (backlog, mut feed) = rooms.subscribe(&lobby, None).unwrap();
-        assert_eq!(backlog, std::slice::from_ref(&first));
-        let (resumed, _) = rooms.subscribe(&lobby, Some(&first.id)).unwrap();
-        assert!(resumed.is_empty());
+        let mut feed = rooms.subscribe(&lobby, None).unwrap();
+        assert_eq!(feed.backlog, std::slice::from_ref(&first));
+        let resumed = rooms.subscribe(&lobby, Some(&first.id)).unwrap();
+        assert!(resumed.backlog.is_empty());
         let second = rooms.publish(&lobby, chat("ann", "after")).unwrap();
-        assert_eq!(feed.try_recv().unwrap(), second);
+        assert_eq!(feed.recv().await.unwrap(), second);
         // Subscribing creates the room.
-        assert!(rooms.subscribe(&room("fresh"), None).unwrap().0.is_empty());
+        assert!(
+            rooms
+                .subscribe(&room("fresh"), None)
+                .unwrap()
+                .backlog
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cluster_stream_is_stored_once_in_order_and_readers_skip_what_they_have() {
+        let rooms = Rooms::new(EventIds::new(7), 10, RoomPolicy::default());
+        let lobby = room("lobby");
+        let applied = rooms.apply(&lobby, 3, chat("ann", "three")).unwrap();
+        assert_eq!(applied.unwrap().id, "7-3", "the stream's place is the id");
+        // The stream read again after a reconnection: nothing twice.
+        assert_eq!(rooms.apply(&lobby, 3, chat("ann", "three")), Ok(None));
+        assert_eq!(rooms.apply(&lobby, 2, chat("ann", "two")), Ok(None));
+        assert_eq!(rooms.applied(), 3);
+        // A reader who saw up to 5 on another node, on this node that has
+        // stored only up to 3, gets 6 and on, not 4 and 5 again.
+        let mut feed = rooms.subscribe(&lobby, Some("7-5")).unwrap();
+        assert!(feed.backlog.is_empty());
+        for (seq, text) in [(4, "four"), (5, "five"), (6, "six")] {
+            rooms.apply(&lobby, seq, chat("ann", text)).unwrap();
+        }
+        assert_eq!(texts(&[feed.recv().await.unwrap()]), ["six"]);
+        assert_eq!(texts(&rooms.events_after(&lobby, Some("7-3"))).len(), 3);
+    }
+
+    #[test]
+    fn events_are_checked_before_they_go_to_a_cluster() {
+        let policy = RoomPolicy {
+            listed: vec![room("stage")],
+            listed_only: true,
+        };
+        let rooms = Rooms::new(EventIds::new(1), 10, policy);
+        assert_eq!(rooms.check(&room("stage"), &chat("ann", "hi")), Ok(()));
+        assert_eq!(
+            rooms.check(&room("other"), &chat("ann", "hi")),
+            Err(PublishError::NoSuchRoom)
+        );
+        assert!(matches!(
+            rooms.check(&room("stage"), &chat("ann", &"x".repeat(5000))),
+            Err(PublishError::Invalid(_))
+        ));
     }
 
     #[test]
@@ -451,7 +583,7 @@ mod tests {
         };
         let rooms = Rooms::new(EventIds::new(1), 10, policy);
         assert!(rooms.exists(&room("stage")));
-        let (_, _watching) = rooms.subscribe(&room("watched"), None).unwrap();
+        let _watching = rooms.subscribe(&room("watched"), None).unwrap();
         rooms.publish(&room("oldest"), chat("ann", "hi")).unwrap();
         for n in 0..MAX_ROOMS - 3 {
             rooms

@@ -44,9 +44,19 @@ pub struct NoRandomness(getrandom::Error);
 impl ViewerTokens {
     /// A fresh random key: tokens of an earlier run are not accepted.
     pub fn for_this_run() -> Result<Self, NoRandomness> {
+        Ok(Self::with_key(Self::random_key()?))
+    }
+
+    /// Tokens signed with `key`: servers sharing it accept each other's.
+    pub fn with_key(key: [u8; 32]) -> Self {
+        Self { key }
+    }
+
+    /// 32 random bytes from the OS, for a key.
+    pub fn random_key() -> Result<[u8; 32], NoRandomness> {
         let mut key = [0; 32];
         getrandom::fill(&mut key).map_err(NoRandomness)?;
-        Ok(Self { key })
+        Ok(key)
     }
 
     /// A new viewer's token: `ID.TAG`, both hexadecimal.
@@ -108,6 +118,15 @@ mod tests {
             Some(ann_id),
             "a token keeps naming its viewer"
         );
+    }
+
+    #[test]
+    fn servers_sharing_a_key_accept_each_others_tokens() {
+        let key = ViewerTokens::random_key().unwrap();
+        let (node_a, node_b) = (ViewerTokens::with_key(key), ViewerTokens::with_key(key));
+        let token = node_a.issue().unwrap();
+        assert_eq!(node_b.verify(&token), node_a.verify(&token));
+        assert!(node_b.verify(&token).is_some());
     }
 
     #[test]

@@ -15,16 +15,15 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use livestream_interaction::AudienceEvent;
 use livestream_interaction::room_api::FeedFrame;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::error::RecvError;
 use tracing::{debug, warn};
 
 use crate::app::App;
 use crate::connections::ConnectionSlot;
 use crate::cross_site::check_origin;
 use crate::http::{ApiError, room_name};
-use crate::rooms::RoomName;
+use crate::rooms::{Feed, RoomName};
 use crate::viewers::ViewerId;
 
 /// Largest WebSocket message read at all; larger ones break the connection.
@@ -75,8 +74,8 @@ pub async fn feed(
         .as_deref()
         .map(|token| app.viewer(token))
         .transpose()?;
-    let (backlog, events) = app.open_feed(&room, peer.ip(), query.after.as_deref())?;
-    debug!(%room, %peer, replayed = backlog.len(), "feed opened");
+    let feed = app.open_feed(&room, peer.ip(), query.after.as_deref())?;
+    debug!(%room, %peer, replayed = feed.backlog.len(), "feed opened");
     let session = Session {
         app,
         room,
@@ -87,7 +86,7 @@ pub async fn feed(
     Ok(upgrade
         .max_message_size(MAX_WS_MESSAGE)
         .max_frame_size(MAX_WS_MESSAGE)
-        .on_upgrade(move |socket| session.run(socket, backlog, events)))
+        .on_upgrade(move |socket| session.run(socket, feed)))
 }
 
 /// What a session does after handling one message or event.
@@ -113,13 +112,8 @@ struct Session {
 }
 
 impl Session {
-    async fn run(
-        self,
-        mut socket: WebSocket,
-        backlog: Vec<AudienceEvent>,
-        mut events: broadcast::Receiver<AudienceEvent>,
-    ) {
-        for event in backlog {
+    async fn run(self, mut socket: WebSocket, mut feed: Feed) {
+        for event in std::mem::take(&mut feed.backlog) {
             if send(&mut socket, &FeedFrame::Event(event)).await != Next::Continue {
                 return;
             }
@@ -143,7 +137,7 @@ impl Session {
                     }
                     None => Next::End,
                 },
-                event = events.recv() => match event {
+                event = feed.recv() => match event {
                     Ok(event) => send(&mut socket, &FeedFrame::Event(event)).await,
                     Err(RecvError::Lagged(missed)) => self.fell_behind(missed),
                     Err(RecvError::Closed) => Next::End,
@@ -179,6 +173,7 @@ impl Session {
                 match self
                     .app
                     .post(&self.room, self.peer.ip(), self.viewer, text.as_bytes())
+                    .await
                 {
                     // The event itself comes back on the feed.
                     Ok(_) => return Next::Continue,

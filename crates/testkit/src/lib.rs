@@ -7,10 +7,12 @@
 
 mod disk;
 pub mod mp4;
+mod nats;
 mod nginx;
 mod tls_proxy;
 
 pub use disk::SmallDisk;
+pub use nats::{NatsCluster, NatsServer};
 pub use nginx::{IngestOptions, NginxRtmp};
 pub use tls_proxy::TlsProxy;
 
@@ -369,7 +371,10 @@ impl RoomServer {
                 .stderr(create(&dir.path().join("log"))),
         );
         let log = || std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        // A clustered server announces itself once it has joined the cluster
+        // (a NATS cluster that has just started is still electing leaders)
+        // and read the rooms' history.
+        let deadline = Instant::now() + Duration::from_secs(45);
         let line = loop {
             let text = std::fs::read_to_string(&stdout).unwrap_or_default();
             if let Some((line, _)) = text.split_once('\n') {

@@ -135,6 +135,6 @@ pub fn set_latency_figures(measured: &mut Measured, prefix: &str, latencies: &[f
 }
 
 /// The `q` quantile of sorted values (nearest rank).
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
 }

@@ -8,6 +8,7 @@ mod drops;
 mod host_cpu;
 mod ipc;
 mod latency;
+mod room_fanout;
 mod screen_recording;
 mod switch;
 
@@ -26,6 +27,8 @@ pub struct Settings {
     pub long_seconds: u64,
     /// Length of each measuring window of the shorter probes, in seconds.
     pub window_seconds: u64,
+    /// Chat posts per second of the `room fanout` probes.
+    pub room_posts_per_second: u32,
 }
 
 /// One measurement, repeatable.
@@ -104,6 +107,26 @@ pub fn all() -> Vec<Probe> {
         screen_recording::WHAT,
         |dir, settings| screen_recording::run(dir, settings.window_seconds),
     ));
+    for viewers in [1000, 5000] {
+        for setup in [
+            room_fanout::Setup::InMemory,
+            room_fanout::Setup::TwoNodesOnNats,
+        ] {
+            probes.push(Probe::new(
+                format!("room fanout {viewers} {}", setup.label()),
+                room_fanout::WHAT,
+                move |dir, settings| {
+                    room_fanout::run(
+                        dir,
+                        viewers,
+                        setup,
+                        settings.room_posts_per_second,
+                        settings.window_seconds,
+                    )
+                },
+            ));
+        }
+    }
     probes
 }
 

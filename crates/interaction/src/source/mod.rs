@@ -29,10 +29,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceSpec {
     /// A `livestream-room` feed: `ws://host:port/rooms/NAME/ws`, or
-    /// `wss://…` through TLS.
+    /// `wss://…` through TLS; the same room on several servers (the nodes
+    /// of a cluster) comma-separated, read from one at a time.
     Room {
-        /// The feed's WebSocket URL.
-        url: String,
+        /// The feed's WebSocket URL on each server, in the order tried.
+        urls: Vec<String>,
     },
     /// An IRC channel: `irc://host[:port]/#channel`, or `ircs://…` through
     /// TLS (Twitch-compatible tags understood).
@@ -53,7 +54,7 @@ pub enum SourceSpec {
 pub enum SpecError {
     /// Not a scheme we read.
     #[error(
-        "unknown interaction source {0:?}: use ws[s]://HOST:PORT/rooms/NAME/ws or irc[s]://HOST:PORT/#CHANNEL"
+        "unknown interaction source {0:?}: use ws[s]://HOST:PORT/rooms/NAME/ws (comma-separated for one room on several servers) or irc[s]://HOST:PORT/#CHANNEL"
     )]
     UnknownScheme(String),
     /// The address part is malformed.
@@ -74,16 +75,24 @@ impl FromStr for SourceSpec {
             spec: redact(spec),
             reason,
         };
-        if let Some(rest) = spec
-            .strip_prefix("ws://")
-            .or_else(|| spec.strip_prefix("wss://"))
-        {
-            if rest.is_empty() || rest.starts_with('/') {
-                return Err(malformed("no host"));
+        if spec.starts_with("ws://") || spec.starts_with("wss://") {
+            let urls: Vec<String> = spec.split(',').map(str::to_owned).collect();
+            let mut paths = Vec::new();
+            for url in &urls {
+                let rest = url
+                    .strip_prefix("ws://")
+                    .or_else(|| url.strip_prefix("wss://"))
+                    .ok_or_else(|| malformed("each feed is a ws:// or wss:// URL"))?;
+                let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+                if authority.is_empty() {
+                    return Err(malformed("no host"));
+                }
+                paths.push(path.split(['?', '#']).next().unwrap_or_default());
             }
-            return Ok(Self::Room {
-                url: spec.to_owned(),
-            });
+            if paths.iter().any(|path| *path != paths[0]) {
+                return Err(malformed("the feeds name different rooms"));
+            }
+            return Ok(Self::Room { urls });
         }
         let (rest, tls) = match (spec.strip_prefix("irc://"), spec.strip_prefix("ircs://")) {
             (Some(rest), _) => (rest, false),
@@ -122,7 +131,7 @@ impl SourceSpec {
     /// Whether the source speaks TLS (`wss://`, `ircs://`).
     pub fn uses_tls(&self) -> bool {
         match self {
-            Self::Room { url } => url.starts_with("wss://"),
+            Self::Room { urls } => urls.iter().any(|url| url.starts_with("wss://")),
             Self::Irc { tls, .. } => *tls,
         }
     }
@@ -130,36 +139,44 @@ impl SourceSpec {
     /// A warning when the source speaks plain text (`ws://`, `irc://`) to
     /// another machine: anyone on the path can read the chat and forge events.
     pub fn plain_text_warning(&self) -> Option<String> {
-        if self.uses_tls() {
-            return None;
-        }
         let host = match self {
-            Self::Room { url } => {
-                let authority = url.trim_start_matches("ws://").split('/').next()?;
-                let address = authority.rsplit('@').next()?;
-                match address.strip_prefix('[') {
-                    Some(bracketed) => bracketed.split(']').next()?,
-                    None => address.split(':').next()?,
-                }
-            }
-            Self::Irc { host, .. } => host.trim_start_matches('[').trim_end_matches(']'),
+            Self::Room { urls } => urls
+                .iter()
+                .filter_map(|url| url.strip_prefix("ws://"))
+                .filter_map(|rest| {
+                    let authority = rest.split('/').next()?;
+                    let address = authority.rsplit('@').next()?;
+                    match address.strip_prefix('[') {
+                        Some(bracketed) => bracketed.split(']').next(),
+                        None => address.split(':').next(),
+                    }
+                })
+                .find(|host| !is_loopback(host))?,
+            Self::Irc { tls: true, .. } => return None,
+            Self::Irc { host, .. } => Some(host.trim_start_matches('[').trim_end_matches(']'))
+                .filter(|host| !is_loopback(host))?,
         };
-        let loopback = host.eq_ignore_ascii_case("localhost")
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|address| address.is_loopback());
-        (!loopback).then(|| {
-            format!(
-                "audience source {self} is plain text to {host}: anyone on the network path can read the chat and forge events, gifts included (use wss:// or ircs://)"
-            )
-        })
+        Some(format!(
+            "audience source {self} is plain text to {host}: anyone on the network path can read the chat and forge events, gifts included (use wss:// or ircs://)"
+        ))
     }
+}
+
+/// Whether `host` names this machine.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
 }
 
 impl fmt::Display for SourceSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Room { url } => f.write_str(&redact(url)),
+            Self::Room { urls } => {
+                let redacted: Vec<String> = urls.iter().map(|url| redact(url)).collect();
+                f.write_str(&redacted.join(","))
+            }
             Self::Irc {
                 host,
                 port,
@@ -350,12 +367,12 @@ fn run(spec: &SourceSpec, context: &SourceContext) {
     let span = info_span!("audience_source", source = %spec);
     let _entered = span.enter();
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
-    let mut room_resume = None;
+    let mut room_resume = room::Resume::default();
     let mut attempt = 0;
     while !context.stopping() {
         let started = Instant::now();
         let end = match spec {
-            SourceSpec::Room { url } => room::session(url, &mut room_resume, context),
+            SourceSpec::Room { urls } => room::session(urls, &mut room_resume, context),
             SourceSpec::Irc {
                 host,
                 port,
@@ -434,6 +451,13 @@ mod tests {
         assert!(warning("irc://irc.chat.twitch.tv/#streamer").is_some());
         assert_eq!(warning("ircs://irc.chat.twitch.tv/#streamer"), None);
         assert_eq!(warning("wss://chat.example/rooms/a/ws"), None);
+        // One plain feed to another machine among a room's servers is enough.
+        let mixed = warning("wss://a.example/rooms/a/ws,ws://b.example/rooms/a/ws").unwrap();
+        assert!(mixed.contains("plain text to b.example"), "{mixed}");
+        assert_eq!(
+            warning("ws://127.0.0.1:1/rooms/a/ws,ws://127.0.0.1:2/rooms/a/ws"),
+            None
+        );
     }
 
     #[test]
@@ -457,9 +481,39 @@ mod tests {
         assert_eq!(
             "ws://h:1/rooms/a/ws".parse(),
             Ok(SourceSpec::Room {
-                url: "ws://h:1/rooms/a/ws".into()
+                urls: vec!["ws://h:1/rooms/a/ws".into()]
             })
         );
+        let cluster: SourceSpec = "ws://a:1/rooms/x/ws,wss://b/rooms/x/ws?token=t"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            cluster,
+            SourceSpec::Room {
+                urls: vec![
+                    "ws://a:1/rooms/x/ws".into(),
+                    "wss://b/rooms/x/ws?token=t".into()
+                ]
+            }
+        );
+        assert!(cluster.uses_tls());
+        assert_eq!(
+            cluster.to_string(),
+            "ws://a:1/rooms/x/ws,wss://b/rooms/x/ws"
+        );
+        for mixed in [
+            "ws://a/rooms/x/ws,ws://b/rooms/y/ws",
+            "ws://a/rooms/x/ws,irc://b/#x",
+            "ws://a/rooms/x/ws,",
+        ] {
+            assert!(
+                matches!(
+                    mixed.parse::<SourceSpec>(),
+                    Err(SpecError::Malformed { .. })
+                ),
+                "{mixed}"
+            );
+        }
         assert!(matches!(
             "http://x".parse::<SourceSpec>(),
             Err(SpecError::UnknownScheme(_))
