@@ -12,8 +12,9 @@
 //! - Each node follows the stream with an ordered consumer from the first
 //!   event it does not have: a node that starts replays the history before it
 //!   serves, and moderators' deletions reach every node like any event.
-//! - The key viewer tokens are signed with lives in a JetStream key-value
-//!   bucket, made by the first node, so a token from one node is good on all.
+//! - The key viewer tokens are signed with is kept in a one-message stream
+//!   ([`KEY_STREAM`]), put there by the first node, so a token from one node
+//!   is good on all.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +23,7 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::consumer::{DeliverPolicy, pull};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{DiscardPolicy, StorageType};
-use async_nats::jetstream::{self, kv, stream};
+use async_nats::jetstream::{self, stream};
 use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
@@ -34,10 +35,10 @@ use crate::viewers::{NoRandomness, ViewerTokens};
 pub const STREAM: &str = "LIVESTREAM_ROOMS";
 /// A room's subject is this and the room's name.
 const SUBJECT_PREFIX: &str = "livestream.rooms.";
-/// The key-value bucket the viewer-token key is shared in.
-const KEY_BUCKET: &str = "livestream-room";
-/// The viewer-token key's name in [`KEY_BUCKET`].
-const VIEWER_KEY: &str = "viewer-key";
+/// The stream the viewer-token key is shared in (one message).
+const KEY_STREAM: &str = "LIVESTREAM_ROOM_KEYS";
+/// The viewer-token key's subject in [`KEY_STREAM`].
+const VIEWER_KEY: &str = "livestream.viewer-key";
 /// How long the stream remembers a message id to drop a repeat.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 /// How long a post waits for the stream (a NATS server failing over, a
@@ -396,35 +397,39 @@ fn apply(rooms: &Rooms, message: &jetstream::Message) -> Option<u64> {
     Some(seq)
 }
 
-/// The key viewer tokens are signed with: the one in the bucket, or a new
-/// one this node puts there first.
+/// The key viewer tokens are signed with: the one in [`KEY_STREAM`], or a
+/// new one this node puts there first (a publish that only succeeds while
+/// the subject is empty, so two nodes starting at once agree on one key).
 async fn viewer_key(
     jetstream: &jetstream::Context,
     replicas: usize,
 ) -> Result<[u8; 32], ClusterError> {
-    let store = jetstream
-        .create_key_value(kv::Config {
-            bucket: KEY_BUCKET.to_owned(),
-            history: 1,
+    let keys = jetstream
+        .get_or_create_stream(stream::Config {
+            name: KEY_STREAM.to_owned(),
+            subjects: vec![VIEWER_KEY.to_owned()],
+            max_messages_per_subject: 1,
+            storage: StorageType::File,
             num_replicas: replicas,
-            ..kv::Config::default()
+            ..stream::Config::default()
         })
         .await
         .map_err(|error| ClusterError::ViewerKey(error.into()))?;
     let fresh = ViewerTokens::random_key()?;
-    match store.create(VIEWER_KEY, fresh.to_vec().into()).await {
-        Ok(_) => Ok(fresh),
-        Err(error) if error.kind() == kv::CreateErrorKind::AlreadyExists => {
-            let stored = store
-                .get(VIEWER_KEY)
-                .await
-                .map_err(|error| ClusterError::ViewerKey(error.into()))?
-                .ok_or_else(|| ClusterError::ViewerKey("the key is gone".into()))?;
-            <[u8; 32]>::try_from(stored.as_ref())
-                .map_err(|_| ClusterError::ViewerKey("the stored key is not 32 bytes".into()))
-        }
-        Err(error) => Err(ClusterError::ViewerKey(error.into())),
+    let first = PublishMessage::build()
+        .payload(fresh.to_vec().into())
+        .expected_last_subject_sequence(0);
+    let put = async { jetstream.send_publish(VIEWER_KEY, first).await?.await };
+    if put.await.is_ok() {
+        return Ok(fresh);
     }
+    // Another node was first (or the answer was lost): the key is the stored one.
+    let stored = keys
+        .get_last_raw_message_by_subject(VIEWER_KEY)
+        .await
+        .map_err(|error| ClusterError::ViewerKey(error.into()))?;
+    <[u8; 32]>::try_from(stored.payload.as_ref())
+        .map_err(|_| ClusterError::ViewerKey("the stored key is not 32 bytes".into()))
 }
 
 /// A server URL as it may be shown: what comes before an `@` removed.
