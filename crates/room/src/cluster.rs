@@ -50,6 +50,9 @@ const JOIN_PATIENCE: Duration = Duration::from_secs(30);
 /// How long a starting node may take to replay the stream before it serves
 /// anyway (with what it has so far).
 const REPLAY_PATIENCE: Duration = Duration::from_secs(60);
+/// How long a node's reader of the stream may be quiet before the node
+/// checks that the stream has nothing it has not been given.
+const STALL_CHECK: Duration = Duration::from_secs(3);
 /// The most bytes the stream keeps, all rooms together.
 const MAX_STREAM_BYTES: i64 = 256 * 1024 * 1024;
 
@@ -256,21 +259,32 @@ impl Cluster {
         let stream = self.stream.clone();
         let follower = tokio::spawn(async move {
             loop {
-                while let Some(message) = messages.next().await {
-                    match message {
-                        Ok(message) => {
-                            apply(&rooms, &message);
-                        }
-                        Err(error) => {
-                            warn!(%error, "reading the rooms' stream failed; reading it again");
-                            break;
-                        }
+                match tokio::time::timeout(STALL_CHECK, messages.next()).await {
+                    Ok(Some(Ok(message))) => {
+                        apply(&rooms, &message);
+                        continue;
                     }
+                    Ok(Some(Err(error))) => {
+                        warn!(%error, "reading the rooms' stream failed; reading it again");
+                    }
+                    Ok(None) => warn!("the rooms' stream reader ended; reading it again"),
+                    // Quiet: fine, unless the stream has events this node has
+                    // not been given (its reader was on a NATS server that died).
+                    Err(_) => match stream.get_info().await {
+                        Ok(info) if info.state.last_sequence > rooms.applied() => warn!(
+                            stored = rooms.applied(),
+                            last = info.state.last_sequence,
+                            "the rooms' stream reader is stuck; reading it again"
+                        ),
+                        _ => continue,
+                    },
                 }
-                tokio::time::sleep(Duration::from_secs(1)).await;
                 match read_after(&stream, rooms.applied()).await {
                     Ok(again) => messages = again,
-                    Err(error) => warn!(%error, "cannot read the rooms' stream yet"),
+                    Err(error) => {
+                        warn!(%error, "cannot read the rooms' stream yet");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
                 }
             }
         });
