@@ -100,11 +100,11 @@ pub struct App {
 impl App {
     /// Fresh state for a server on its own.
     pub fn new(config: Config, shutdown: watch::Receiver<bool>) -> Result<Self, NoRandomness> {
-        let rooms = Rooms::new(
+        let rooms = Arc::new(Rooms::new(
             EventIds::for_this_run(),
             config.history,
             config.rooms.clone(),
-        );
+        ));
         Ok(Self::with(
             config,
             rooms,
@@ -121,29 +121,26 @@ impl App {
         cluster: &ClusterConfig,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Self, ClusterError> {
-        let cluster = Cluster::join(cluster, config.history).await?;
-        let rooms = Rooms::new(
+        let mut cluster = Cluster::join(cluster, config.history).await?;
+        let rooms = Arc::new(Rooms::new(
             EventIds::new(cluster.boot()),
             config.history,
             config.rooms.clone(),
-        );
+        ));
+        cluster.follow(rooms.clone()).await?;
         let viewers = cluster.viewer_tokens();
-        let app = Self::with(config, rooms, viewers, Some(cluster), shutdown);
-        if let Some(cluster) = &app.cluster {
-            cluster.follow(app.rooms.clone()).await?;
-        }
-        Ok(app)
+        Ok(Self::with(config, rooms, viewers, Some(cluster), shutdown))
     }
 
     fn with(
         config: Config,
-        rooms: Rooms,
+        rooms: Arc<Rooms>,
         viewers: ViewerTokens,
         cluster: Option<Cluster>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Self {
-            rooms: Arc::new(rooms),
+            rooms,
             cluster,
             limiter: Mutex::new(RateLimiter::new(config.rate, MAX_BUCKETS)),
             viewers,

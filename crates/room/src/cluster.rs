@@ -132,7 +132,8 @@ pub struct Cluster {
     /// The id's `boot` part every node uses.
     boot: u64,
     viewer_key: [u8; 32],
-    follower: std::sync::Mutex<Option<JoinHandle<()>>>,
+    /// Stores the stream's new events (from [`follow`](Self::follow)).
+    follower: Option<JoinHandle<()>>,
 }
 
 impl Cluster {
@@ -204,7 +205,7 @@ impl Cluster {
             sent: AtomicU64::new(0),
             boot,
             viewer_key,
-            follower: std::sync::Mutex::new(None),
+            follower: None,
         })
     }
 
@@ -221,7 +222,7 @@ impl Cluster {
     /// Stores `rooms` what the stream holds (returning once it has what the
     /// stream held when called, or after [`REPLAY_PATIENCE`]), then keeps
     /// storing each new event in the background.
-    pub async fn follow(&self, rooms: Arc<Rooms>) -> Result<(), ClusterError> {
+    pub async fn follow(&mut self, rooms: Arc<Rooms>) -> Result<(), ClusterError> {
         let end = self
             .stream
             .get_info()
@@ -288,10 +289,7 @@ impl Cluster {
                 }
             }
         });
-        *self
-            .follower
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(follower);
+        self.follower = Some(follower);
         Ok(())
     }
 
@@ -332,12 +330,7 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        if let Some(follower) = self
-            .follower
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-        {
+        if let Some(follower) = self.follower.take() {
             follower.abort();
         }
     }
