@@ -142,7 +142,7 @@ fn nothing_is_lost_or_repeated_when_one_nats_server_of_three_dies() {
         let poster = scope.spawn(|| {
             (0..posts)
                 .map(|n| {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    std::thread::sleep(Duration::from_millis(50));
                     a.post_ok("show", chat("ann", &format!("post {n}")))
                 })
                 .collect::<Vec<_>>()
