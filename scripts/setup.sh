@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Installs every system package bevy_livestream needs on Debian 12, once.
 #
+#   scripts/setup.sh [--bench]
+#
+# --bench also installs what only the benchmarks run (scripts/bench.sh passes
+# it): OBS Studio, and openbox, the window manager of their desktop.
+#
 # Idempotent: when every package is already installed it prints one line and
 # changes nothing. Runs as root (or through sudo when it is available).
 # Services the packages ship (nginx, pulseaudio, ngircd, nats-server) are never started
@@ -30,6 +35,11 @@ PACKAGES=(
   # the attacker of a planted socket runs as another user: the system's python
   python3
 )
+case ${1:-} in
+  --bench) PACKAGES+=(obs-studio openbox) ;;
+  "") ;;
+  *) echo "usage: setup.sh [--bench]" >&2; exit 2 ;;
+esac
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

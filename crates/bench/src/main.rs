@@ -1,7 +1,8 @@
 //! `livestream-bench`: measures the brief's performance budgets (§6) on this
-//! machine with the real binaries and servers, and compares our capture with
-//! screen recording. Each probe runs several times in its own temp dir; the
-//! report gives every figure as min / median / max over the runs.
+//! machine with the real binaries and servers, compares our capture with
+//! OBS Studio and screen recording, and times the audience's round trip.
+//! Each probe runs several times in its own temp dir; the report gives
+//! every figure as min / median / max over the runs.
 //!
 //! Prints the report as JSON on stdout and a table on stderr, and writes
 //! both, with plots, to `--out`. Run it through `scripts/bench.sh`, which
@@ -19,7 +20,8 @@ use clap::Parser;
 
 use crate::report::ProbeResult;
 
-/// Measures the brief's budgets and the screen-recording comparison.
+/// Measures the brief's budgets, the comparison with OBS Studio and screen
+/// recording, and the audience's round trip.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
@@ -35,6 +37,9 @@ struct Args {
     /// Chat posts per second into the room of the `room fanout` probes.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     room_posts: u32,
+    /// Gifts each run of the `audience round trip` probe times.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..))]
+    gifts: u16,
     /// Only the probes whose name contains one of these (repeatable).
     #[arg(long)]
     only: Vec<String>,
@@ -73,6 +78,7 @@ fn main() -> std::process::ExitCode {
         long_seconds: args.long,
         window_seconds: args.window,
         room_posts_per_second: args.room_posts,
+        round_trip_gifts: usize::from(args.gifts),
     };
     let results: Vec<ProbeResult> = probes
         .iter()

@@ -336,12 +336,19 @@ fn find(results: &[ProbeResult], budget: &Budget) -> Option<Summary> {
         .summary(budget.figure)
 }
 
-/// Figures a probe measured two ways, `ours_NAME` against `screen_NAME`.
-const OURS: &str = "ours_";
-const SCREEN: &str = "screen_";
+/// The probe that streams one game each way of [`WAYS`].
+pub const THREE_WAYS: &str = "three ways";
 
-/// The comparison as a Markdown table: a row per figure measured both ways
-/// (median, with min–max), `bevy_livestream`'s column beside screen recording's.
+/// Figures a probe measured several ways: `ours_NAME` against `obs_NAME`
+/// and `screen_NAME`, each way's prefix with its title.
+pub const WAYS: [(&str, &str); 3] = [
+    ("ours_", "bevy_livestream"),
+    ("obs_", "OBS Studio"),
+    ("screen_", "screen recording"),
+];
+
+/// The comparison as a Markdown table: a row per figure we measured
+/// (median, with min–max), `bevy_livestream`'s column beside the other ways'.
 fn side_by_side(results: &[ProbeResult]) -> String {
     let mut out = String::new();
     let cell = |s: Option<Summary>| {
@@ -351,27 +358,26 @@ fn side_by_side(results: &[ProbeResult]) -> String {
     };
     for result in results {
         for name in result.figure_names() {
-            let Some(figure) = name.strip_prefix(OURS) else {
+            let Some(figure) = name.strip_prefix(WAYS[0].0) else {
                 continue;
             };
             if out.is_empty() {
-                out.push_str("\n| figure | bevy_livestream | screen recording |\n|---|---|---|\n");
+                let titles: Vec<&str> = WAYS.iter().map(|(_, title)| *title).collect();
+                let _ = writeln!(out, "\n| figure | {} |", titles.join(" | "));
+                out.push_str("|---|---|---|---|\n");
             }
-            let screen = result.summary(&format!("{SCREEN}{figure}"));
-            let _ = writeln!(
-                out,
-                "| {} {figure} | {} | {} |",
-                result.name,
-                cell(result.summary(&name)),
-                cell(screen)
-            );
+            let cells: Vec<String> = WAYS
+                .iter()
+                .map(|(prefix, _)| cell(result.summary(&format!("{prefix}{figure}"))))
+                .collect();
+            let _ = writeln!(out, "| {} {figure} | {} |", result.name, cells.join(" | "));
         }
     }
     out
 }
 
 /// The report as Markdown tables: the budgets, then the side-by-side
-/// comparison with screen recording, then every figure.
+/// comparison with OBS and screen recording, then every figure.
 pub fn table(results: &[ProbeResult]) -> String {
     let mut out = String::new();
     out.push_str("| budget | limit | min | median | max | runs | verdict |\n");
@@ -519,20 +525,25 @@ mod tests {
     }
 
     #[test]
-    fn figures_measured_both_ways_sit_side_by_side() {
-        let mut comparison = result("screen recording", "ours_encoder_cores", &[0.1, 0.2]);
+    fn figures_measured_each_way_sit_side_by_side() {
+        let mut comparison = result("three ways", "ours_encoder_cores", &[0.1, 0.2]);
         for (run, value) in comparison.runs.iter_mut().zip([0.05, 0.07]) {
             run.set("screen_encoder_cores", value);
+            run.set("obs_encoder_cores", 3.0 * value);
             run.set("ours_only", 1.0);
         }
         let table = side_by_side(&[comparison]);
         assert!(
+            table.contains("| figure | bevy_livestream | OBS Studio | screen recording |"),
+            "{table}"
+        );
+        assert!(
             table.contains(
-                "| screen recording encoder_cores | 0.150 (0.100–0.200) | 0.0600 (0.0500–0.0700) |"
+                "| three ways encoder_cores | 0.150 (0.100–0.200) | 0.180 (0.150–0.210) | 0.0600 (0.0500–0.0700) |"
             ),
             "{table}"
         );
-        assert!(table.contains("| screen recording only | 1.000 (1.000–1.000) | – |"));
+        assert!(table.contains("| three ways only | 1.000 (1.000–1.000) | – | – |"));
         assert_eq!(
             side_by_side(&[result("drops", "dropped_percent", &[0.5])]),
             ""

@@ -23,7 +23,9 @@ fn lists_every_probe() {
         "switch 1280x720",
         "av offset",
         "drops",
-        "screen recording",
+        "three ways",
+        "audience round trip",
+        "room fanout 1000 1 node in-memory",
     ] {
         assert!(
             text.contains(&format!("{probe}: ")),

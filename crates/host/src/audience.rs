@@ -170,6 +170,9 @@ pub fn receive_audience(mut audience: ResMut<Audience>, mut games: Query<&mut Au
     for event in audience.events.try_iter().take(MAX_EVENTS_PER_FRAME) {
         match audience.history.insert(&event) {
             Inserted::New | Inserted::Deletion { .. } => {
+                // With its log line's time, when the event reached the host
+                // (the audience round-trip benchmark reads it).
+                debug!(id = %event.id, source = %event.source, "audience event received");
                 for mut delivery in &mut games {
                     delivery.queue.push(event.clone());
                 }

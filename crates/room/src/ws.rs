@@ -122,6 +122,7 @@ impl Session {
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
+        let mut reader_failed = false;
         let next = loop {
             let next = tokio::select! {
                 incoming = socket.recv() => match incoming {
@@ -133,6 +134,7 @@ impl Session {
                         // Invalid UTF-8 or an oversized frame: the stream cannot be read on.
                         let refusal = FeedFrame::Error { message: format!("unreadable message: {error}") };
                         let _ = send(&mut socket, &refusal).await;
+                        reader_failed = true;
                         Next::Close(close_code::PROTOCOL, "unreadable message")
                     }
                     None => Next::End,
@@ -160,7 +162,15 @@ impl Session {
                 code,
                 reason: reason.into(),
             }));
-            if send_message(&mut socket, close).await == Next::Continue {
+            let sent = send_message(&mut socket, close).await == Next::Continue;
+            if sent && reader_failed {
+                // The stream ends at its first read error, so the client's
+                // close reply cannot be read: hold the connection instead,
+                // so the client reads the refusal and the close frame
+                // before it goes (closing it on the unread reply resets
+                // it, and a reset can lose them).
+                let _ = tokio::time::timeout(CLOSE_GRACE, shutdown.changed()).await;
+            } else if sent {
                 await_close_reply(&mut socket).await;
             }
         }

@@ -98,12 +98,18 @@ pub fn in_any_argv(text: &str) -> bool {
 }
 
 /// Points a child's per-user directories into `dir` (`dir/config` for
-/// `host.ron`, `dir/videos` for "Record only"), so a test never reads or
-/// writes the real user's.
+/// `host.ron`, `dir/videos` for "Record only") and its temp files into
+/// `dir/tmp` (libpulse's runtime dir, Chromium's singleton socket), so a
+/// test never reads or writes the real user's and leaves nothing in `/tmp`.
 pub fn private_user_dirs<'a>(command: &'a mut Command, dir: &Path) -> &'a mut Command {
+    let tmp = dir.join("tmp");
+    if let Err(err) = std::fs::create_dir_all(&tmp) {
+        panic!("{}: {err}", tmp.display());
+    }
     command
         .env("XDG_CONFIG_HOME", dir.join("config"))
         .env("XDG_VIDEOS_DIR", dir.join("videos"))
+        .env("TMPDIR", tmp)
 }
 
 /// Runs `HOST ctl --socket SOCKET ARGS…`; its JSON answer, or its error text.
@@ -190,6 +196,8 @@ impl AudienceLog {
 /// (`scripts/pulse-mic.sh`); stopped by pid on drop.
 pub struct PulseMic {
     _process: Reaped,
+    /// Its files (the socket, the cookie).
+    runtime: PathBuf,
     /// The value for `PULSE_SERVER` of processes that should use it.
     pub server: String,
     /// The microphone's source name.
@@ -218,22 +226,35 @@ impl PulseMic {
             command.arg(rate.to_string());
         }
         let process = Reaped::spawn(command.stdout(Stdio::null()).stderr(log));
-        let server = format!("unix:{}", runtime.join("native").display());
+        let mic = Self {
+            _process: process,
+            server: format!("unix:{}", runtime.join("native").display()),
+            runtime,
+            source: "virtual_mic.monitor",
+        };
         wait_for(
             "the virtual microphone's tone",
             Duration::from_secs(15),
             || {
-                Command::new("pactl")
-                    .args(["--server", &server, "list", "short", "sink-inputs"])
+                mic.client("pactl")
+                    .args(["list", "short", "sink-inputs"])
                     .output()
                     .is_ok_and(|out| !out.stdout.is_empty())
             },
         );
-        Self {
-            _process: process,
-            server,
-            source: "virtual_mic.monitor",
-        }
+        mic
+    }
+
+    /// A sound client (`pactl`, `parec`, `ffmpeg -f pulse`, …) of this
+    /// server: `PULSE_SERVER` set, and the cookie and runtime dir libpulse
+    /// makes kept in the server's dir, not in the user's config or `/tmp`.
+    pub fn client(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env("PULSE_SERVER", &self.server)
+            .env("XDG_CONFIG_HOME", self.runtime.join(".config"))
+            .env("TMPDIR", &self.runtime);
+        command
     }
 
     /// The host's `--mic` value for it.
@@ -244,8 +265,9 @@ impl PulseMic {
     /// `seconds` of what the speaker ([`PulseMic::with_speaker`]) plays from
     /// now on, as a player would hear it: mono at `rate`.
     pub fn record_speaker(&self, rate: u32, seconds: f64) -> Vec<f64> {
-        let mut recorder = Command::new("parec")
-            .args(["--server", &self.server, "--device", "speaker.monitor"])
+        let mut recorder = self
+            .client("parec")
+            .args(["--device", "speaker.monitor"])
             .args(["--raw", "--format=float32le", "--channels=1"])
             .arg(format!("--rate={rate}"))
             .stdout(Stdio::piped())

@@ -38,6 +38,12 @@ pub struct Args {
     /// so the latency of any way of streaming the game can be read back.
     #[arg(long)]
     pub frame_code: Option<PathBuf>,
+    /// For benchmarks: flash the whole view white for a few frames on each
+    /// live gift and write `EVENT_ID FRAME_NUMBER TIMESTAMP_NS`
+    /// (`CLOCK_MONOTONIC`, when the game read the gift) per gift to this
+    /// file, so the audience's round trip can be timed on the stream.
+    #[arg(long)]
+    pub gift_flash: Option<PathBuf>,
 }
 
 impl Args {

@@ -1,7 +1,8 @@
 //! What the demo games (`demo-dodge`, `demo-snake`) share: the command line
 //! and base plugins, a tiny PRNG, chat vote tallies, sounds through the
 //! plugin's `GameAudio`, attract mode, the audience counter, HUD layout,
-//! `--duration` and the benchmarks' `--frame-log` / `--frame-code`.
+//! `--duration` and the benchmarks' `--frame-log` / `--frame-code` /
+//! `--gift-flash`.
 //!
 //! Built on `bevy_livestream`'s public API only, like the games.
 

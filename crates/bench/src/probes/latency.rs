@@ -59,16 +59,7 @@ pub fn play_and_time(
     seconds: u64,
     sent_log: &Path,
 ) -> Vec<f64> {
-    let mut player = Reaped::spawn(
-        Command::new("ffmpeg")
-            .args(["-v", "error", "-fflags", "nobuffer", "-flags", "low_delay"])
-            .args(["-probesize", "5000000", "-analyzeduration", "3000000", "-i"])
-            .arg(url)
-            .args(GRAY_FRAMES)
-            .arg("-")
-            .stdout(Stdio::piped())
-            .stderr(log(dir, "player")),
-    );
+    let mut player = player(dir, url);
     let mut stdout = player.take_stdout().expect("ffmpeg stdout");
     let mut frame = vec![0u8; (width * height) as usize];
     let mut seen: HashMap<u32, u64> = HashMap::new();
@@ -122,6 +113,22 @@ pub fn play_and_time(
     );
     latencies.sort_by(f64::total_cmp);
     latencies
+}
+
+/// A viewer's player: `ffmpeg` playing `url` from the ingest with
+/// low-delay flags, every decoded frame on its stdout as 8-bit gray, its
+/// errors in `dir/player.log`.
+pub fn player(dir: &Path, url: &str) -> Reaped {
+    Reaped::spawn(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-fflags", "nobuffer", "-flags", "low_delay"])
+            .args(["-probesize", "5000000", "-analyzeduration", "3000000", "-i"])
+            .arg(url)
+            .args(GRAY_FRAMES)
+            .arg("-")
+            .stdout(Stdio::piped())
+            .stderr(log(dir, "player")),
+    )
 }
 
 /// Sets `{prefix}p50_ms`, `p95_ms`, `p99_ms`, `max_ms` and `frames_timed`

@@ -4,13 +4,16 @@
 
 mod av_offset;
 mod capture;
+mod desktop;
 mod drops;
 mod host_cpu;
 mod ipc;
 mod latency;
+mod obs;
 mod room_fanout;
-mod screen_recording;
+mod round_trip;
 mod switch;
+mod three_ways;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -18,7 +21,7 @@ use std::process::{Command, Stdio};
 use livestream_e2e::{Host, binary};
 use livestream_testkit::Reaped;
 
-use crate::report::Measured;
+use crate::report::{Measured, THREE_WAYS};
 
 /// Settings shared by the probes.
 #[derive(Debug, Clone)]
@@ -29,6 +32,8 @@ pub struct Settings {
     pub window_seconds: u64,
     /// Chat posts per second of the `room fanout` probes.
     pub room_posts_per_second: u32,
+    /// Gifts a run of the `audience round trip` probe times.
+    pub round_trip_gifts: usize,
 }
 
 /// One measurement, repeatable.
@@ -102,10 +107,13 @@ pub fn all() -> Vec<Probe> {
             drops::run(dir, settings.long_seconds)
         })
     });
+    probes.push(Probe::new(THREE_WAYS, three_ways::WHAT, |dir, settings| {
+        three_ways::run(dir, settings.window_seconds)
+    }));
     probes.push(Probe::new(
-        "screen recording",
-        screen_recording::WHAT,
-        |dir, settings| screen_recording::run(dir, settings.window_seconds),
+        "audience round trip",
+        round_trip::WHAT,
+        |dir, settings| round_trip::run(dir, settings.round_trip_gifts),
     ));
     for viewers in [1000, 5000] {
         for setup in [
@@ -133,15 +141,28 @@ pub fn all() -> Vec<Probe> {
 /// The host as a streamer runs it: `size` at 30 fps, x264 `veryfast` at
 /// 2500 kbit/s, microphone `mic`, to `output`; it stays when games leave.
 fn streaming_host(dir: &Path, output: &str, size: &str, mic: &str) -> Host {
+    streaming_host_with(dir, output, size, mic, &[], &[])
+}
+
+/// [`streaming_host`] with `extra` arguments and environment `env`.
+fn streaming_host_with(
+    dir: &Path,
+    output: &str,
+    size: &str,
+    mic: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Host {
     let settings = ["--size", size, "--fps", "30", "--bitrate", "2500"];
     let args = [
         &settings[..],
         &[
             "--preset", "veryfast", "--mic", mic, "--stay", "--output", output,
         ],
+        extra,
     ]
     .concat();
-    Host::spawn(dir, &args, &[])
+    Host::spawn(dir, &args, env)
 }
 
 /// A `livestream-testsrc` game called `name` on `host` at `size` and 30 fps, with `extra` flags.

@@ -51,6 +51,12 @@ impl Chromium {
                     dir.path().join("profile").display()
                 ))
                 .arg("about:blank")
+                // Its singleton socket and crash reports stay in the
+                // profile's dir, not in /tmp or the user's config.
+                .env("TMPDIR", dir.path())
+                .env("HOME", dir.path())
+                .env("XDG_CONFIG_HOME", dir.path().join("config"))
+                .env("XDG_CACHE_HOME", dir.path().join("cache"))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(File::create(&stderr).unwrap())

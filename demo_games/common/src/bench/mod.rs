@@ -1,7 +1,9 @@
-//! What the benchmarks ask of a demo game: `--frame-log` and `--frame-code`.
+//! What the benchmarks ask of a demo game: `--frame-log`, `--frame-code`
+//! and `--gift-flash`.
 
 mod frame_code;
 mod frame_log;
+mod gift_flash;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +20,9 @@ pub(crate) fn add(app: &mut App, args: &Args) {
     }
     if let Some(log) = args.frame_code.as_deref().and_then(LineLog::create) {
         frame_code::add(app, log);
+    }
+    if let Some(log) = args.gift_flash.as_deref().and_then(LineLog::create) {
+        gift_flash::add(app, log);
     }
 }
 

@@ -1,35 +1,39 @@
-//! Our capture vs screen recording, same game, same ingest. Under a private
-//! Xvfb and a private PulseAudio, `demo-snake` plays in a real 640×360
-//! window with its audience overlay up (30 chat lines), its sound going to
-//! the sound server's `game_sound` sink, and its frame number drawn along the
-//! bottom (`--frame-code`). It is streamed to a private nginx-rtmp at 30 fps,
-//! x264 `veryfast` `zerolatency`, 2500 kbit/s, AAC 128 kbit/s, two ways one
-//! after the other: (a) `bevy_livestream` — the game captures its camera and
-//! its mixer, `livestream-host` encodes; (b) screen recording — the game
-//! alone, `ffmpeg -f x11grab -f pulse` (the `game_sound` monitor) encodes.
+//! Our capture vs OBS Studio vs screen recording, same game, same ingest.
+//! On a private desktop (Xvfb + openbox) with a private PulseAudio,
+//! `demo-snake` plays in a real 640×360 window filling the screen, with its
+//! audience overlay up (30 chat lines), its sound going to the sound
+//! server's `game_sound` sink, and its frame number drawn along the bottom
+//! (`--frame-code`). It is streamed to a private nginx-rtmp at 30 fps, x264
+//! `veryfast` `zerolatency`, 2500 kbit/s, keyframes every 2 s, AAC
+//! 128 kbit/s, three ways one after the other: (a) `bevy_livestream` — the
+//! game captures its camera and its mixer, `livestream-host` encodes; (b)
+//! OBS Studio — the game alone, OBS (configured from files, started from the
+//! command line, iconified) captures the screen and the `game_sound`
+//! monitor and encodes, its own stats read over obs-websocket; (c) screen
+//! recording — the game alone, `ffmpeg -f x11grab -f pulse` encodes.
 //! The game runs uncapped (Xvfb has no vsync), so its frame rate shows what
 //! each way leaves it. Phases: settle, CPU window, latency window (the frame
 //! code played back from nginx, as the `latency` probe), then another window
-//! (`ffplay`, magenta) covers the game, then the game's window is unmapped —
-//! what a window manager does when the player minimises it (Xvfb has none).
+//! (`ffplay`, magenta) covers the game, then the player minimises the game.
 //! For each, what the stream shows: the game (its green), live (its frame
 //! code advancing) or frozen, or the other window (magenta). Our plugin
 //! reports the game hidden in both cases and the host holds its last frame.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use livestream_e2e::{Colour, colour_of, demo_game_with, log, mean_rgb};
-use livestream_testkit::{
-    NginxRtmp, PulseMic, Reaped, Xvfb, audio_samples, frame_counters, rgb_frames,
-};
+use livestream_testkit::{NginxRtmp, PulseMic, Reaped, audio_samples, frame_counters, rgb_frames};
+use serde_json::Value;
 
+use super::desktop::Desktop;
 use super::latency::{play_and_time, set_latency_figures};
+use super::obs::{ObsSettings, ObsStudio};
 use super::{cpu_seconds, streaming_host};
 use crate::report::Measured;
 
-pub const WHAT: &str = "demo-snake in a 640x360 window under Xvfb, overlay up, sound to PulseAudio, streamed at 30 fps veryfast zerolatency 2500k + AAC by bevy_livestream vs ffmpeg x11grab + pulse; then a window covers the game, then it is minimised (unmapped)";
+pub const WHAT: &str = "demo-snake in a 640x360 window on Xvfb + openbox, overlay up, sound to PulseAudio, streamed at 30 fps x264 veryfast zerolatency 2500k, keyframes 2 s, AAC 128k by bevy_livestream vs OBS Studio 29 (screen capture + pulse) vs ffmpeg x11grab + pulse; then a window covers the game, then it is minimised";
 
 const SIZE: &str = "640x360";
 const WIDTH: u32 = 640;
@@ -46,12 +50,15 @@ const PHASE_FRAMES: usize = 120;
 const JUDGED: std::ops::Range<usize> = 30..90;
 /// Size the recording is scaled to for colour checks (a quarter of the window).
 const SMALL: (u32, u32) = (160, 90);
-/// The null sink the game plays into; screen recording records its monitor.
+/// The null sink the game plays into; OBS and screen recording record its monitor.
 const GAME_SINK: &str = "game_sound";
+/// The demo game's window title.
+const TITLE: &str = "Snake";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Way {
     Ours,
+    Obs,
     ScreenRecording,
 }
 
@@ -60,15 +67,28 @@ impl Way {
     fn prefix(self) -> &'static str {
         match self {
             Self::Ours => "ours",
+            Self::Obs => "obs",
             Self::ScreenRecording => "screen",
         }
     }
 }
 
+/// What encodes the game's picture and sound for one way.
+enum Encoder {
+    /// `livestream-host`, already streaming.
+    Host,
+    Obs(Box<ObsStudio>),
+    Ffmpeg(Reaped),
+}
+
 pub fn run(dir: &Path, seconds: u64) -> Measured {
-    let xvfb = Xvfb::start(WIDTH, HEIGHT);
+    assert!(
+        super::obs::installed(),
+        "OBS Studio is not installed (scripts/setup.sh --bench installs it)"
+    );
+    let desktop = Desktop::start(dir, WIDTH, HEIGHT);
     // A sound server as on a desktop (the script's tone plays into a sink of
-    // its own that neither way records).
+    // its own that no way records).
     let pulse = PulseMic::start(dir, 1000.0);
     for args in [
         &[
@@ -78,9 +98,8 @@ pub fn run(dir: &Path, seconds: u64) -> Measured {
         ][..],
         &["set-default-sink", GAME_SINK],
     ] {
-        let status = Command::new("pactl")
-            .arg("--server")
-            .arg(&pulse.server)
+        let status = pulse
+            .client("pactl")
             .args(args)
             .stdout(Stdio::null())
             .status()
@@ -88,30 +107,30 @@ pub fn run(dir: &Path, seconds: u64) -> Measured {
         assert!(status.success(), "pactl {args:?} failed");
     }
     let mut measured = Measured::default();
-    for way in [Way::Ours, Way::ScreenRecording] {
+    for way in [Way::Ours, Way::Obs, Way::ScreenRecording] {
         let work = dir.join(way.prefix());
         std::fs::create_dir_all(&work).expect("work dir");
-        run_one(&work, &xvfb, &pulse.server, way, seconds, &mut measured);
+        run_one(&work, &desktop, &pulse, way, seconds, &mut measured);
     }
     measured
 }
 
 fn run_one(
     dir: &Path,
-    xvfb: &Xvfb,
-    pulse_server: &str,
+    desktop: &Desktop,
+    pulse: &PulseMic,
     way: Way,
     seconds: u64,
     measured: &mut Measured,
 ) {
-    let display = xvfb.display();
+    let display = desktop.display();
     let nginx = NginxRtmp::start(&dir.join("nginx"));
     let url = nginx.url("bench");
-    // For the screen recording the host socket stays unused: the game runs alone.
+    // For OBS and screen recording the host socket stays unused: the game runs alone.
     let host = streaming_host(dir, &url, SIZE, "none");
     let frame_log = dir.join("frames.txt");
     let codes = dir.join("codes.txt");
-    let lifetime = SETTLE.as_secs() + 3 * seconds + 2 * PHASE.as_secs() + 60;
+    let lifetime = SETTLE.as_secs() + 3 * seconds + 2 * PHASE.as_secs() + 120;
     let game_socket = dir.join("no-host.sock");
     let started = Instant::now();
     let game = demo_game_with(
@@ -131,68 +150,95 @@ fn run_one(
         ],
         &[
             ("DISPLAY", display.as_str()),
-            ("PULSE_SERVER", pulse_server),
-            // Screen recording: the game must not find (or start) a host.
+            ("PULSE_SERVER", pulse.server.as_str()),
+            // OBS and screen recording: the game must not find (or start) a host.
             (
                 "LIVESTREAM_SOCKET",
                 match way {
                     Way::Ours => host.socket.to_str().unwrap_or_default(),
-                    Way::ScreenRecording => game_socket.to_str().unwrap_or_default(),
+                    Way::Obs | Way::ScreenRecording => game_socket.to_str().unwrap_or_default(),
                 },
             ),
         ],
     );
-    let ffmpeg = match way {
+    desktop.wait_window(TITLE);
+    let monitor = format!("{GAME_SINK}.monitor");
+    let mut encoder = match way {
         Way::Ours => {
             host.wait_games(1);
             host.ctl(&["go-live"]);
             host.ctl(&["show", "snake"]);
-            for n in 0..30 {
-                host.ctl(&["say", "--user", "viewer", &format!("chat line {n}")]);
-            }
-            None
+            Encoder::Host
         }
-        Way::ScreenRecording => {
-            std::thread::sleep(Duration::from_secs(3)); // the window is up
-            let monitor = format!("{GAME_SINK}.monitor");
-            let ffmpeg = Reaped::spawn(
-                Command::new("ffmpeg")
-                    .args(["-v", "error", "-f", "x11grab", "-framerate", "30"])
-                    .args(["-video_size", SIZE, "-i", &display])
-                    .args(["-f", "pulse", "-i", &monitor])
-                    .args([
-                        "-c:v",
-                        "libx264",
-                        "-preset",
-                        "veryfast",
-                        "-tune",
-                        "zerolatency",
-                    ])
-                    .args(["-b:v", "2500k", "-g", "60", "-pix_fmt", "yuv420p"])
-                    .args(["-c:a", "aac", "-b:a", "128k", "-f", "flv", &url])
-                    .env("PULSE_SERVER", pulse_server)
-                    .stdin(Stdio::null())
-                    .stderr(log(dir, "ffmpeg")),
-            );
-            Some(ffmpeg)
-        }
+        Way::Obs => Encoder::Obs(Box::new(ObsStudio::start(
+            &dir.join("obs"),
+            &display,
+            pulse,
+            &ObsSettings {
+                width: WIDTH,
+                height: HEIGHT,
+                fps: 30,
+                preset: "veryfast",
+                video_kbps: 2500,
+                audio_kbps: 128,
+                keyframe_seconds: 2,
+                rtmp_url: &url,
+                audio_source: &monitor,
+            },
+        ))),
+        Way::ScreenRecording => Encoder::Ffmpeg(Reaped::spawn(
+            pulse
+                .client("ffmpeg")
+                .args(["-v", "error", "-f", "x11grab", "-framerate", "30"])
+                .args(["-video_size", SIZE, "-i", &display])
+                .args(["-f", "pulse", "-i", &monitor])
+                .args([
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    "-tune",
+                    "zerolatency",
+                ])
+                .args(["-b:v", "2500k", "-g", "60", "-pix_fmt", "yuv420p"])
+                .args(["-c:a", "aac", "-b:a", "128k", "-f", "flv", &url])
+                .stdin(Stdio::null())
+                .stderr(log(dir, "ffmpeg")),
+        )),
     };
-    let encoder = ffmpeg.as_ref().map_or(host.process.pid(), Reaped::pid);
+    if way == Way::Ours {
+        // The audience overlay up, as a streamer playing would have it.
+        for n in 0..30 {
+            host.ctl(&["say", "--user", "viewer", &format!("chat line {n}")]);
+        }
+    }
+    let encoder_pid = match &encoder {
+        Encoder::Host => host.process.pid(),
+        Encoder::Obs(obs) => obs.pid(),
+        Encoder::Ffmpeg(ffmpeg) => ffmpeg.pid(),
+    };
     std::thread::sleep(SETTLE);
     let window_start = started.elapsed().as_secs_f64();
+    let obs_before = match &mut encoder {
+        Encoder::Obs(obs) => Some(obs.stats()),
+        _ => None,
+    };
     let (g0, e0, t0) = (
         cpu_seconds(game.pid()),
-        cpu_seconds(encoder),
+        cpu_seconds(encoder_pid),
         Instant::now(),
     );
     std::thread::sleep(Duration::from_secs(seconds));
-    let (g1, e1) = (cpu_seconds(game.pid()), cpu_seconds(encoder));
+    let (g1, e1) = (cpu_seconds(game.pid()), cpu_seconds(encoder_pid));
     let span = t0.elapsed().as_secs_f64();
     let window_end = started.elapsed().as_secs_f64();
+    if let (Encoder::Obs(obs), Some(before)) = (&mut encoder, obs_before) {
+        set_obs_figures(measured, &before, &obs.stats(), &obs.stream_status());
+    }
     let latencies = play_and_time(dir, &url, (WIDTH, HEIGHT), seconds, &codes);
 
     let cover = Reaped::spawn(
-        Command::new("ffplay")
+        std::process::Command::new("ffplay")
             .args(["-v", "error", "-an", "-noborder", "-f", "lavfi"])
             .arg(format!("color=c=0xC000C0:s={SIZE}"))
             .env("DISPLAY", &display)
@@ -201,9 +247,9 @@ fn run_one(
     );
     std::thread::sleep(PHASE);
     drop(cover);
-    minimise(&display, "Snake");
+    desktop.minimise(TITLE);
     std::thread::sleep(PHASE);
-    drop(ffmpeg);
+    drop(encoder);
     drop(host);
     drop(game);
 
@@ -251,23 +297,34 @@ fn run_one(
     set_latency_figures(measured, &format!("{prefix}_latency_"), &latencies);
 }
 
-/// Minimises the window titled `title` as a window manager would: unmaps it.
-fn minimise(display: &str, title: &str) {
-    let found = Command::new("xdotool")
-        .args(["search", "--name", title])
-        .env("DISPLAY", display)
-        .output()
-        .expect("xdotool (run scripts/setup.sh)");
-    let ids = String::from_utf8_lossy(&found.stdout).into_owned();
-    assert!(!ids.trim().is_empty(), "no window titled {title:?}");
-    for id in ids.split_whitespace() {
-        let status = Command::new("xdotool")
-            .args(["windowunmap", id])
-            .env("DISPLAY", display)
-            .status()
-            .expect("xdotool");
-        assert!(status.success(), "xdotool windowunmap {id} failed");
-    }
+/// OBS's own view of the CPU window, from obs-websocket: its frame rate,
+/// the share of frames its renderer and its encoder skipped (lagged or
+/// overloaded), and its own CPU use.
+fn set_obs_figures(measured: &mut Measured, before: &Value, after: &Value, stream: &Value) {
+    let delta =
+        |key: &str| after[key].as_f64().unwrap_or(0.0) - before[key].as_f64().unwrap_or(0.0);
+    let share = |skipped: &str, total: &str| delta(skipped) / delta(total).max(1.0);
+    measured.set(
+        "obs_own_active_fps",
+        after["activeFps"].as_f64().unwrap_or(f64::NAN),
+    );
+    measured.set(
+        "obs_own_render_skipped_share",
+        share("renderSkippedFrames", "renderTotalFrames"),
+    );
+    measured.set(
+        "obs_own_output_skipped_share",
+        share("outputSkippedFrames", "outputTotalFrames"),
+    );
+    measured.set(
+        "obs_own_cpu_percent",
+        after["cpuUsage"].as_f64().unwrap_or(f64::NAN),
+    );
+    let stream_total = stream["outputTotalFrames"].as_f64().unwrap_or(0.0);
+    measured.set(
+        "obs_own_stream_skipped_share",
+        stream["outputSkippedFrames"].as_f64().unwrap_or(0.0) / stream_total.max(1.0),
+    );
 }
 
 /// Share of frames that show the game (its green).
@@ -315,12 +372,14 @@ fn frame_rate(frame_log: &Path, from: f64, to: f64) -> f64 {
 }
 
 /// The largest share of the overlay's area that is dark panel in any frame
-/// (frames scaled to `width`×`height`, a quarter of the window).
+/// showing the game (frames scaled to `width`×`height`, a quarter of the
+/// window); the black frames a stream may open with are not the game's.
 fn overlay_share(frames: &[Vec<u8>], width: usize, height: usize) -> f64 {
     let (x0, y0, x1, y1) = (OVERLAY.0 / 4, OVERLAY.1 / 4, OVERLAY.2 / 4, OVERLAY.3 / 4);
     let y1 = y1.min(height);
     frames
         .iter()
+        .filter(|rgb| colour_of(rgb) == Colour::Green)
         .map(|rgb| {
             let mut dark = 0usize;
             for y in y0..y1 {
@@ -365,7 +424,8 @@ mod tests {
                 panel[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&[20, 20, 25]);
             }
         }
-        assert_eq!(overlay_share(std::slice::from_ref(&green), w, h), 0.0);
+        let black = vec![0u8; w * h * 3];
+        assert_eq!(overlay_share(&[green.clone(), black], w, h), 0.0);
         assert_eq!(overlay_share(&[green, panel], w, h), 1.0);
     }
 }
