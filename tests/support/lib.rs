@@ -126,7 +126,9 @@ pub fn log(dir: &Path, name: &str) -> std::fs::File {
     std::fs::File::create(dir.join(format!("{name}.log"))).unwrap()
 }
 
-/// Starts demo game `game` (`dodge`, `snake`) connected to `host`, logging to `dir/LOG.log`.
+/// Starts demo game `game` (`dodge`, `snake`) connected to `host`, logging
+/// to `dir/LOG.log`, with the host's private user dirs (as a player's game
+/// and host share theirs).
 pub fn demo_game(dir: &Path, host: &Host, game: &str, log_name: &str, args: &[&str]) -> Reaped {
     demo_game_with(dir, host, game, log_name, args, &[])
 }
@@ -140,8 +142,9 @@ pub fn demo_game_with(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Reaped {
+    let mut command = Command::new(binary(&format!("demo-{game}")));
     Reaped::spawn(
-        Command::new(binary(&format!("demo-{game}")))
+        private_user_dirs(&mut command, dir)
             .env("LIVESTREAM_SOCKET", &host.socket)
             .env("RUST_LOG", "info")
             .envs(env.iter().copied())
