@@ -283,8 +283,8 @@ fn scene_collection(audio_source: &str) -> Value {
     })
 }
 
-/// Checks that OBS, as this module configures it, can run here: the
-/// program is on `PATH`.
+/// Whether OBS Studio is installed: `obs` is on `PATH` and answers
+/// `--version` (it needs no display for that).
 pub fn installed() -> bool {
     Command::new("obs")
         .arg("--version")
