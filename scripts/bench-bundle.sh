@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs the capture benchmark so that it runs from a copy on another machine
 # where nothing of ours is installed (a GPU box): livestream-bench and
-# demo-dodge (stripped), the demo's sounds, the shared libraries they load
+# demo-dodge (stripped; its sounds are built in), the shared libraries they load
 # that are not glibc or the compiler runtime (ALSA; the Vulkan loader, which
 # wgpu opens at run time; the X11 client libraries, which NVIDIA's Vulkan
 # driver links), and run.sh, which finds that machine's Vulkan driver and
@@ -37,11 +37,10 @@ if [[ -z $bin_dir ]]; then
 fi
 
 rm -rf "$out"
-mkdir -p "$out/bin/assets" "$out/lib"
+mkdir -p "$out/bin" "$out/lib"
 for binary in livestream-bench demo-dodge; do
   strip -o "$out/bin/$binary" "$bin_dir/$binary"
 done
-cp -r assets/sounds "$out/bin/assets/"
 cp scripts/lib/bench-bundle-run.sh "$out/run.sh"
 
 # Carried besides what the binaries link: the Vulkan loader, and the X11

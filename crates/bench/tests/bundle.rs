@@ -2,10 +2,10 @@
 //! copied elsewhere and started with a scrubbed environment: what a GPU box
 //! without our packages gets.
 
-use std::path::Path;
 use std::process::Command;
 
 use livestream_e2e::binary;
+use livestream_testkit::script;
 
 /// Libraries the bundle leaves to the machine: glibc's and the compiler
 /// runtime's, which the machine's own GPU driver must share (the same list
@@ -28,7 +28,7 @@ fn the_capture_probe_runs_from_a_bundle_with_nothing_installed() {
     let built = binary("demo-dodge");
     let bin_dir = built.parent().expect("target/<profile>");
     let made = dir.path().join("made");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench-bundle.sh");
+    let script = script("bench-bundle.sh");
     let status = Command::new(&script)
         .arg("--bin-dir")
         .arg(bin_dir)

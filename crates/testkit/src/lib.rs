@@ -9,18 +9,20 @@ mod disk;
 pub mod mp4;
 mod nats;
 mod nginx;
+mod reaped;
 mod tls_proxy;
 
 pub use disk::SmallDisk;
 pub use nats::{NatsCluster, NatsServer};
 pub use nginx::{IngestOptions, NginxRtmp};
+pub use reaped::Reaped;
 pub use tls_proxy::TlsProxy;
 
 use std::ffi::OsStr;
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use livestream_control::HostStatus;
@@ -907,67 +909,6 @@ pub fn frame_counters(path: &Path, width: u32, height: u32) -> Vec<Option<u32>> 
     luma.chunks_exact(frame_len)
         .map(|luma| pattern::read_counter(luma, width, height, width as usize))
         .collect()
-}
-
-/// A child process that is stopped (SIGTERM, then SIGKILL) and reaped on drop.
-#[derive(Debug)]
-pub struct Reaped {
-    child: Option<Child>,
-}
-
-impl Reaped {
-    /// Spawns `command`.
-    pub fn spawn(command: &mut Command) -> Self {
-        let child = command.spawn().expect("spawn child process");
-        Self { child: Some(child) }
-    }
-
-    /// Takes the child's piped stdout, if it was piped.
-    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
-        self.child.as_mut()?.stdout.take()
-    }
-
-    /// The child's pid.
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().map_or(0, Child::id)
-    }
-
-    /// Sends a signal by name (`TERM`, `KILL`, …) without waiting.
-    pub fn signal(&self, name: &str) {
-        let _ = Command::new("kill")
-            .args([&format!("-{name}"), &self.pid().to_string()])
-            .status();
-    }
-
-    /// Waits up to `timeout` for the child to exit by itself; returns its exit code.
-    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<i32> {
-        let child = self.child.as_mut()?;
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                self.child = None;
-                return Some(status.code().unwrap_or(-1));
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        if self.child.is_some() {
-            self.signal("TERM");
-            if self.wait_timeout(Duration::from_secs(5)).is_none()
-                && let Some(mut child) = self.child.take()
-            {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The games' sounds, played through the plugin's `GameAudio` so that they
 //! reach the stream.
 
-use std::path::PathBuf;
+use std::io::Cursor;
 
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
@@ -13,8 +13,28 @@ use kira::sound::static_sound::StaticSoundData;
 const MUSIC_DB: f32 = -8.0;
 const EFFECT_DB: f32 = -8.0;
 
-/// The game's sounds, loaded from `assets/sounds/` at start; a missing file
-/// is logged and stays silent.
+/// The sound files of `assets/sounds/`, built into the game: it plays them
+/// wherever it runs from (an installed copy, a build whose tree moved, a
+/// target dir shared between clones), with no path to look up at run time.
+const SOUND_FILES: [(&str, &[u8]); 5] = [
+    ("eat.wav", include_bytes!("../../../assets/sounds/eat.wav")),
+    ("hit.wav", include_bytes!("../../../assets/sounds/hit.wav")),
+    (
+        "gift.wav",
+        include_bytes!("../../../assets/sounds/gift.wav"),
+    ),
+    (
+        "music_dodge.wav",
+        include_bytes!("../../../assets/sounds/music_dodge.wav"),
+    ),
+    (
+        "music_snake.wav",
+        include_bytes!("../../../assets/sounds/music_snake.wav"),
+    ),
+];
+
+/// The game's effects, decoded at start; one that cannot be decoded is
+/// logged and stays silent.
 #[derive(Resource)]
 pub struct Sounds {
     eat: Option<StaticSoundData>,
@@ -42,35 +62,13 @@ pub(crate) fn plugin(app: &mut App) {
     });
 }
 
-/// The assets directory: the workspace's `assets/` when run from a build
-/// tree, else `assets/` next to the executable, else in the working directory.
-fn assets_dir() -> PathBuf {
-    let exe_dir = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|p| p.join("assets")));
-    [
-        Some(PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../assets"
-        ))),
-        exe_dir,
-        Some(PathBuf::from("assets")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|dir| dir.join("sounds").is_dir())
-    .unwrap_or_else(|| PathBuf::from("assets"))
-}
-
 fn load_sound(name: &str) -> Option<StaticSoundData> {
-    let path = assets_dir().join("sounds").join(name);
-    StaticSoundData::from_file(&path)
-        .inspect_err(|err| {
-            warn!(
-                "sound {} unavailable ({err}); it stays silent",
-                path.display()
-            );
-        })
+    let Some((_, bytes)) = SOUND_FILES.iter().find(|(file, _)| *file == name) else {
+        warn!("no sound file {name}; it stays silent");
+        return None;
+    };
+    StaticSoundData::from_cursor(Cursor::new(*bytes))
+        .inspect_err(|err| warn!("sound {name} cannot be decoded ({err}); it stays silent"))
         .ok()
 }
 
@@ -96,7 +94,7 @@ impl Sfx<'_> {
         }
     }
 
-    /// Starts `assets/sounds/<file>` looping under the effects.
+    /// Starts one of the sound files (`music_dodge.wav`, …) looping under the effects.
     pub fn loop_music(&mut self, file: &str) {
         let (Some(audio), Some(music)) = (self.audio.as_mut(), load_sound(file)) else {
             return;
@@ -112,11 +110,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_missing_sound_is_silent() {
+    fn an_unknown_sound_is_silent() {
         assert!(load_sound("no-such-sound.wav").is_none());
-        assert!(
-            load_sound("eat.wav").is_some(),
-            "assets/sounds/eat.wav is found"
-        );
+    }
+
+    #[test]
+    fn every_sound_file_decodes() {
+        for (name, _) in SOUND_FILES {
+            assert!(load_sound(name).is_some(), "{name}");
+        }
     }
 }
