@@ -116,7 +116,7 @@ pub fn run(dir: &Path, gifts: usize) -> Measured {
     let first = frames
         .recv_timeout(Duration::from_secs(30))
         .expect("ffmpeg decoded nothing from the ingest (see player.log)");
-    drain_until(&frames, first.at + 2_000_000_000);
+    next_frame(&frames, |frame| frame.at >= first.at + 2_000_000_000);
 
     let post_url = room.http(&format!("/rooms/{ROOM}/post"));
     let mut timed = Vec::with_capacity(gifts);
@@ -126,9 +126,12 @@ pub fn run(dir: &Path, gifts: usize) -> Measured {
         let (status, answer) = post_json(&post_url, &body, None);
         assert_eq!(status, 200, "the room refused a gift: {answer}");
         let id = answer["id"].as_str().expect("the gift's id").to_owned();
-        let seen = first_flash_after(&frames, posted);
+        let seen = next_frame(&frames, |frame| frame.flash && frame.at > posted)
+            .map(|frame| (frame.at, frame.code));
         let quiet_from = seen.map_or_else(monotonic_ns, |(at, _)| at);
-        drain_until(&frames, quiet_from + AFTER_FLASH.as_nanos() as u64);
+        next_frame(&frames, |frame| {
+            frame.at >= quiet_from + AFTER_FLASH.as_nanos() as u64
+        });
         timed.push(Gift { id, posted, seen });
     }
     drop(player);
@@ -168,28 +171,16 @@ fn flashed(gray: &[u8], width: usize, height: usize) -> bool {
     mean > FLASH_LUMA
 }
 
-/// The first frame decoded after `posted` that shows a flash: when, and its
-/// frame code; `None` when none came within [`GIFT_TIMEOUT`].
-fn first_flash_after(frames: &Receiver<Decoded>, posted: u64) -> Option<(u64, Option<u32>)> {
+/// The next decoded frame that `wanted` accepts (the ones before it are
+/// taken); `None` when none came within [`GIFT_TIMEOUT`].
+fn next_frame(frames: &Receiver<Decoded>, wanted: impl Fn(&Decoded) -> bool) -> Option<Decoded> {
     let deadline = Instant::now() + GIFT_TIMEOUT;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match frames.recv_timeout(left) {
-            Ok(frame) if frame.flash && frame.at > posted => return Some((frame.at, frame.code)),
+            Ok(frame) if wanted(&frame) => return Some(frame),
             Ok(_) => {}
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
-        }
-    }
-}
-
-/// Takes decoded frames until one decoded at `until` (ns) or later.
-fn drain_until(frames: &Receiver<Decoded>, until: u64) {
-    let deadline = Instant::now() + GIFT_TIMEOUT;
-    while Instant::now() < deadline {
-        match frames.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(frame) if frame.at >= until => return,
-            Ok(_) => {}
-            Err(_) => return,
         }
     }
 }
